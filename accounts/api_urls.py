@@ -1,0 +1,6 @@
+"""API routes of the accounts app (mounted under /api/v1/)."""
+from django.urls import path
+
+from . import api
+
+urlpatterns: list = []
