@@ -1,0 +1,469 @@
+"""Staff back office for accounts: users, partners, Smart and Virtual Accounts, roles,
+support, and the audit log and outbox. Changes that matter go through the services,
+exactly as the portal and the API make them; everything else here is for looking."""
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseInlineFormSet
+from mptt.admin import MPTTModelAdmin
+
+from .models import (
+    AccessRequest,
+    ApiKey,
+    Event,
+    HoldingMembership,
+    Invitation,
+    Notification,
+    NotificationStatus,
+    Partner,
+    PartnerKind,
+    PartnerMembership,
+    SmartAccount,
+    SmartAccountRole,
+    SupportCase,
+    SupportMessage,
+    User,
+    VirtualAccount,
+    VirtualAccountRole,
+)
+
+admin.site.site_header = "Smart Licensing — staff back office"
+admin.site.site_title = "Smart Licensing staff"
+admin.site.index_title = "Back office"
+
+
+# Shared by the admin modules of licensing and orders (they import from here, never the reverse).
+
+def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -> None:
+    """Call `fn(obj)` (a service) for each selected object, each in its own transaction, and
+    report how many were `verb` and why the others were not."""
+    done, failures = 0, []
+    for obj in queryset:
+        try:
+            fn(obj)
+        except (ValidationError, PermissionDenied) as exc:
+            reasons = " ".join(getattr(exc, "messages", None) or [str(exc) or "not allowed"])
+            failures.append(f"{obj}: {reasons}")
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{done} {model_ngettext(modeladmin.opts, done)} {verb}.", messages.SUCCESS)
+    if failures:
+        noun = model_ngettext(modeladmin.opts, len(failures))
+        modeladmin.message_user(
+            request, f"{len(failures)} {noun} not {verb}: " + "; ".join(failures), messages.ERROR
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listing and viewing only: these rows are written by services, never by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Users and API keys
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("A user with this email address already exists.")
+        return email
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+        field_classes: dict = {}
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    add_form_template = None  # Django's says "enter a username"; there is none.
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("name",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "closed_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    readonly_fields = ("last_login", "date_joined", "closed_at")
+    list_display = ("email", "name", "partner", "is_staff", "is_active", "date_joined", "closed_at")
+    list_filter = ("is_staff", "is_superuser", "is_active", "partner_membership__partner__kind")
+    list_select_related = ("partner_membership__partner",)
+    search_fields = ("email", "name")
+    ordering = ("email",)
+    date_hierarchy = "date_joined"
+
+    @admin.display(ordering="partner_membership__partner__name")
+    def partner(self, user: User):
+        membership = getattr(user, "partner_membership", None)
+        return membership.partner.name if membership else "—"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created by a service (the key is shown once); staff may rename or revoke."""
+
+    list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "prefix", "user__email")
+    readonly_fields = ("user", "prefix", "key_hash", "created_at", "last_used_at")
+    fields = ("name", "user", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+# Partners
+
+class PartnerMembershipInline(admin.TabularInline):
+    model = PartnerMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "partner")
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+    filter_horizontal = ("linked_resellers",)
+    inlines = (PartnerMembershipInline,)
+    date_hierarchy = "created_at"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "linked_resellers":
+            kwargs["queryset"] = Partner.objects.filter(kind=PartnerKind.RESELLER)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+# Smart Accounts and their trees
+
+class HoldingMembershipInline(ReadOnlyTabularInline):
+    model = HoldingMembership
+    fields = ("user", "notify", "created_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "smart_account")
+
+
+@admin.register(SmartAccount)
+class SmartAccountAdmin(ReadOnlyAdmin):
+    """Accounts are created in the portal (with their DEFAULT Virtual Account); staff changes
+    their status with the actions, which go through the services."""
+
+    list_display = ("name", "domain", "kind", "status", "partner", "contact", "created_at", "activated_at")
+    list_filter = ("kind", "status", "partner")
+    list_select_related = ("partner", "contact")
+    search_fields = ("name", "domain")
+    date_hierarchy = "created_at"
+    actions = ("activate_selected", "suspend_selected", "reinstate_selected")
+
+    def get_inlines(self, request, obj):
+        return (HoldingMembershipInline,) if obj is not None and obj.is_holding else ()
+
+    @admin.action(description="Activate selected accounts")
+    def activate_selected(self, request, queryset):
+        from accounts import services
+
+        run_service_action(
+            self, request, queryset,
+            lambda sa: services.smart_account_activate(smart_account=sa, actor=request.user), "activated",
+        )
+
+    @admin.action(description="Suspend selected accounts")
+    def suspend_selected(self, request, queryset):
+        from accounts import services
+
+        run_service_action(
+            self, request, queryset,
+            lambda sa: services.smart_account_suspend(smart_account=sa, actor=request.user), "suspended",
+        )
+
+    @admin.action(description="Reinstate selected accounts")
+    def reinstate_selected(self, request, queryset):
+        from accounts import services
+
+        run_service_action(
+            self, request, queryset,
+            lambda sa: services.smart_account_reinstate(smart_account=sa, actor=request.user), "reinstated",
+        )
+
+
+@admin.register(VirtualAccount)
+class VirtualAccountAdmin(MPTTModelAdmin):
+    """The tree, indented. Creating, moving and deleting Virtual Accounts happen in the portal
+    (services check emptiness and siblings); here staff may only rename."""
+
+    list_display = ("name", "smart_account", "description", "created_at")
+    list_filter = ("smart_account__kind", "smart_account")
+    list_select_related = ("smart_account",)
+    search_fields = ("name", "smart_account__name", "smart_account__domain")
+    fields = ("name", "description", "smart_account", "parent", "created_at")
+    readonly_fields = ("smart_account", "parent", "created_at")
+    mptt_indent_field = "name"
+    mptt_level_indent = 20
+
+    def get_queryset(self, request):
+        # The change page shows the parent, whose name needs its account.
+        return super().get_queryset(request).select_related("smart_account", "parent__smart_account")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from accounts import services
+
+        current = VirtualAccount.objects.get(pk=obj.pk)
+        try:
+            if "name" in form.changed_data:
+                services.virtual_account_rename(virtual_account=current, name=obj.name, actor=request.user)
+            if "description" in form.changed_data:
+                # Cosmetic, not audited: no service owns it.
+                VirtualAccount.objects.filter(pk=obj.pk).update(description=obj.description)
+        except ValidationError as exc:
+            self.message_user(request, f"{current}: {' '.join(exc.messages)}", messages.ERROR)
+
+
+# Roles (guardian object permissions)
+
+class RoleAdmin(admin.ModelAdmin):
+    """Roles are granted in the portal; staff may look at them and revoke them (through the service)."""
+
+    list_display = ("user", "role", "content_object", "granted_by", "granted_at")
+    list_filter = ("permission__codename", "granted_at")
+    search_fields = ("user__email", "content_object__name")
+    fields = ("user", "role", "content_object", "granted_by", "granted_at")
+    readonly_fields = fields
+    date_hierarchy = "granted_at"
+
+    @admin.display(ordering="permission__codename")
+    def role(self, obj) -> str:
+        return obj.permission.codename
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj):
+        from accounts import services
+
+        try:
+            services.role_revoke(role=obj, actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            request._role_revoke_failed = True
+            self.message_user(request, f"{obj}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "_role_revoke_failed", False):
+            from django.http import HttpResponseRedirect
+            from django.urls import reverse
+
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def delete_queryset(self, request, queryset):
+        from accounts import services
+
+        run_service_action(
+            self, request, queryset, lambda role: services.role_revoke(role=role, actor=request.user), "revoked"
+        )
+
+
+@admin.register(SmartAccountRole)
+class SmartAccountRoleAdmin(RoleAdmin):
+    list_filter = ("permission__codename", "content_object__kind", "granted_at")
+    list_select_related = ("user", "permission", "content_object", "granted_by")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+
+@admin.register(VirtualAccountRole)
+class VirtualAccountRoleAdmin(RoleAdmin):
+    list_select_related = ("user", "permission", "content_object__smart_account", "granted_by")
+    search_fields = ("user__email", "content_object__name", "content_object__smart_account__name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+
+@admin.register(HoldingMembership)
+class HoldingMembershipAdmin(ReadOnlyAdmin):
+    list_display = ("user", "smart_account", "notify", "created_at")
+    list_filter = ("notify", "smart_account__partner")
+    list_select_related = ("user", "smart_account")
+    search_fields = ("user__email", "smart_account__name")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ReadOnlyAdmin):
+    list_display = ("requester", "smart_account", "status", "granted_role", "decided_by", "created_at", "decided_at")
+    list_filter = ("status", "granted_role")
+    list_select_related = ("requester", "smart_account", "decided_by")
+    search_fields = ("requester__email", "smart_account__name", "smart_account__domain")
+    date_hierarchy = "created_at"
+
+
+# Support
+
+class SupportMessageInline(ReadOnlyTabularInline):
+    """The thread so far."""
+
+    model = SupportMessage
+    fields = ("created_at", "author", "from_staff", "body")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+class SupportReplyFormSet(BaseInlineFormSet):
+    """Blank forms only: each filled one becomes a staff reply through the service."""
+
+
+class SupportReplyInline(admin.StackedInline):
+    model = SupportMessage
+    formset = SupportReplyFormSet
+    fields = ("body",)
+    extra = 1
+    max_num = 1
+    can_delete = False
+    verbose_name = "staff reply"
+    verbose_name_plural = "reply (the user is emailed)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is not None
+
+
+@admin.register(SupportCase)
+class SupportCaseAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "user", "smart_account", "order_number", "status", "created_at", "updated_at")
+    list_filter = ("status", "updated_at")
+    list_select_related = ("user", "smart_account")
+    search_fields = ("subject", "order_number", "user__email", "smart_account__name")
+    fields = ("subject", "user", "smart_account", "order_number", "status", "created_at", "updated_at")
+    readonly_fields = ("subject", "user", "smart_account", "order_number", "created_at", "updated_at")
+    inlines = (SupportMessageInline, SupportReplyInline)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from accounts import services
+
+        if change and "status" in form.changed_data:
+            current = SupportCase.objects.get(pk=obj.pk)
+            try:
+                services.support_case_set_status(case=current, status=obj.status, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"Status not changed: {' '.join(exc.messages)}", messages.ERROR)
+
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, SupportReplyFormSet):
+            return super().save_formset(request, form, formset, change)
+        from accounts import services
+
+        for reply in formset.forms:
+            body = (reply.cleaned_data.get("body") or "").strip() if reply.has_changed() else ""
+            if body:
+                services.support_case_reply(case=formset.instance, author=request.user, body=body, from_staff=True)
+
+
+# The audit log, the outbox, invitations
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "action", "smart_account", "virtual_account", "actor_label", "object_type", "object_repr")
+    list_filter = ("action", "smart_account__kind", "smart_account")
+    list_select_related = ("smart_account", "virtual_account__smart_account")
+    search_fields = ("action", "object_repr", "actor_label", "smart_account__name")
+    date_hierarchy = "created_at"
+    # Counting a large log for the paginator is the slow part; show "more" instead.
+    show_full_result_count = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "recipient", "subject", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("recipient", "subject", "object_key")
+    date_hierarchy = "created_at"
+    actions = ("resend_selected",)
+
+    @admin.action(description="Re-send selected failed/pending")
+    def resend_selected(self, request, queryset):
+        from accounts import services
+
+        unsent = [NotificationStatus.PENDING, NotificationStatus.FAILED]
+        ids = list(queryset.filter(status__in=unsent).values_list("pk", flat=True))
+        skipped = queryset.count() - len(ids)
+        if ids:
+            services.notification_dispatch(notification_ids=ids)
+            self.message_user(
+                request, f"{len(ids)} {model_ngettext(self.opts, len(ids))} queued for sending.", messages.SUCCESS
+            )
+        if skipped:
+            self.message_user(request, f"{skipped} already sent, skipped.", messages.WARNING)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ("purpose", "email", "smart_account", "object_key", "created_at", "expires_at", "used_at")
+    list_filter = ("purpose", ("used_at", admin.EmptyFieldListFilter))
+    list_select_related = ("smart_account",)
+    search_fields = ("email", "object_key", "smart_account__name")
+    exclude = ("key",)  # the signed link's secret part: not for display
+    date_hierarchy = "created_at"

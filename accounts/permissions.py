@@ -1,0 +1,239 @@
+"""The one place that decides who may see or do what (DESIGN.md §3).
+
+Two questions, asked by pages, the API, templates and services alike:
+- `can(user, capability, obj)`: may this user do this on this object?
+- `visible(user, Model, capability=VIEW)`: which objects of this model may they (see | act on)?
+
+Roles are guardian object permissions: SA roles on a SmartAccount apply to all of it;
+VA roles on a VirtualAccount apply to its whole subtree (MPTT: same tree_id, lft within
+[lft, rght] of the granted node). Every answer is a fixed number of queries.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.core.exceptions import PermissionDenied
+
+from .models import (
+    HoldingMembership,
+    PartnerMembership,
+    Role,
+    SmartAccount,
+    SmartAccountKind,
+    SmartAccountRole,
+    VirtualAccount,
+    VirtualAccountRole,
+)
+
+
+class Capability(str, Enum):
+    VIEW = "view"  # see the account, VAs, licenses, devices, events, reports
+    OPERATE = "operate"  # move licenses, create/revoke tokens, move/remove devices
+    STRUCTURE = "structure"  # create/rename/move/delete Virtual Accounts
+    ADMINISTER = "administer"  # grant/revoke roles, approve access requests, settings, recipients
+    HOLD = "hold"  # holding accounts: see orders, move lines out, subscribe to notifications
+
+
+VIEW, OPERATE, STRUCTURE, ADMINISTER, HOLD = (
+    Capability.VIEW, Capability.OPERATE, Capability.STRUCTURE, Capability.ADMINISTER, Capability.HOLD,
+)
+
+# Which role grants which capability (the §3 table, columns SA × / VA ×).
+SA_ROLES_FOR: dict[Capability, tuple[str, ...]] = {
+    VIEW: (Role.SA_ADMIN, Role.SA_USER, Role.SA_VIEWER),
+    OPERATE: (Role.SA_ADMIN, Role.SA_USER),
+    STRUCTURE: (Role.SA_ADMIN,),
+    ADMINISTER: (Role.SA_ADMIN,),
+    HOLD: (),
+}
+VA_ROLES_FOR: dict[Capability, tuple[str, ...]] = {
+    VIEW: (Role.VA_ADMIN, Role.VA_USER, Role.VA_VIEWER),
+    OPERATE: (Role.VA_ADMIN, Role.VA_USER),
+    STRUCTURE: (Role.VA_ADMIN,),
+    ADMINISTER: (Role.VA_ADMIN,),
+    HOLD: (),
+}
+
+
+def _is_anonymous(user) -> bool:
+    return user is None or not user.is_authenticated or not user.is_active
+
+
+def _is_staff(user) -> bool:
+    # Vendor staff run the back office and may see and act on every account.
+    return user.is_staff
+
+
+# --- querysets ------------------------------------------------------------------------
+
+def _sa_role_accounts(user, capability: Capability) -> QuerySet:
+    return SmartAccountRole.objects.filter(
+        user=user, permission__codename__in=SA_ROLES_FOR[capability]
+    ).values("content_object_id")
+
+
+def _va_roles(user, capability: Capability) -> QuerySet[VirtualAccountRole]:
+    return VirtualAccountRole.objects.filter(user=user, permission__codename__in=VA_ROLES_FOR[capability])
+
+
+def _holding_accounts(user) -> Q:
+    """Holding accounts the user joined, or whose partner the user administers."""
+    member = HoldingMembership.objects.filter(user=user, smart_account=OuterRef("pk"))
+    partner_admin = PartnerMembership.objects.filter(user=user, is_admin=True, partner=OuterRef("partner"))
+    return Q(kind=SmartAccountKind.HOLDING) & (Q(Exists(member)) | Q(Exists(partner_admin)))
+
+
+def visible_virtual_accounts(user, capability: Capability = VIEW, *, strictly_below: bool = False) -> QuerySet:
+    """Virtual Accounts on which `user` has `capability` (subtree inheritance).
+
+    `strictly_below`: a VA role counts only for the nodes below the granted one (how a VA
+    admin's STRUCTURE right works on rename/move/delete: below its VA, not the VA itself).
+    """
+    qs = VirtualAccount.objects.all()
+    if _is_anonymous(user):
+        return qs.none()
+    if _is_staff(user):
+        return qs
+    if capability == HOLD:
+        return qs.filter(smart_account__in=SmartAccount.objects.filter(_holding_accounts(user)))
+    lft_lookup = "content_object__lft__lt" if strictly_below else "content_object__lft__lte"
+    rght_lookup = "content_object__rght__gt" if strictly_below else "content_object__rght__gte"
+    ancestor = _va_roles(user, capability).filter(
+        **{"content_object__tree_id": OuterRef("tree_id"), lft_lookup: OuterRef("lft"), rght_lookup: OuterRef("rght")}
+    )
+    return qs.filter(Q(smart_account__in=_sa_role_accounts(user, capability)) | Q(Exists(ancestor)))
+
+
+def visible_smart_accounts(user, capability: Capability = VIEW) -> QuerySet:
+    """Smart Accounts the user may see (any role in it, or holding-account membership)."""
+    qs = SmartAccount.objects.all()
+    if _is_anonymous(user):
+        return qs.none()
+    if _is_staff(user):
+        return qs
+    if capability == HOLD:
+        return qs.filter(_holding_accounts(user))
+    any_va_role = _va_roles(user, capability).filter(content_object__smart_account=OuterRef("pk"))
+    cond = Q(pk__in=_sa_role_accounts(user, capability)) | Q(Exists(any_va_role))
+    if capability == VIEW:
+        cond |= _holding_accounts(user)
+    return qs.filter(cond)
+
+
+def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet:
+    """Objects of `model` that `user` may see (or act on with `capability`).
+
+    Models that live in a Virtual Account (entitlements, devices, tokens, …) are found by
+    their `virtual_account` field; models of a Smart Account by their `smart_account` field.
+    """
+    if model is SmartAccount:
+        return visible_smart_accounts(user, capability)
+    if model is VirtualAccount:
+        return visible_virtual_accounts(user, capability)
+    field_names = {f.name for f in model._meta.get_fields()}
+    if "virtual_account" in field_names:
+        return model.objects.filter(virtual_account__in=visible_virtual_accounts(user, capability))
+    if "smart_account" in field_names:
+        return model.objects.filter(smart_account__in=visible_smart_accounts(user, capability))
+    raise TypeError(f"permissions.visible does not know how to scope {model.__name__}")
+
+
+def navigation_virtual_accounts(user, smart_account: SmartAccount) -> QuerySet:
+    """What a user sees of a tree: the VAs they may view plus the path above them (names only)."""
+    qs = VirtualAccount.objects.filter(smart_account=smart_account)
+    if _is_anonymous(user):
+        return qs.none()
+    if _is_staff(user) or SmartAccountRole.objects.filter(user=user, content_object=smart_account).exists():
+        return qs
+    granted = _va_roles(user, VIEW).filter(content_object__smart_account=smart_account)
+    below = granted.filter(
+        content_object__tree_id=OuterRef("tree_id"), content_object__lft__lte=OuterRef("lft"),
+        content_object__rght__gte=OuterRef("rght"),
+    )
+    above = granted.filter(
+        content_object__tree_id=OuterRef("tree_id"), content_object__lft__gte=OuterRef("lft"),
+        content_object__rght__lte=OuterRef("rght"),
+    )
+    return qs.filter(Q(Exists(below)) | Q(Exists(above)))
+
+
+# --- single decisions ------------------------------------------------------------------
+
+def can(user, capability: Capability, obj) -> bool:
+    """May `user` do `capability` on `obj` (a SmartAccount, a VirtualAccount, or anything
+    with a `virtual_account` or `smart_account`)? One query at most."""
+    if _is_anonymous(user):
+        return False
+    if isinstance(obj, SmartAccount):
+        if _is_staff(user):
+            return True
+        if capability == HOLD:
+            return obj.is_holding and visible_smart_accounts(user, HOLD).filter(pk=obj.pk).exists()
+        if capability == VIEW:
+            return visible_smart_accounts(user, VIEW).filter(pk=obj.pk).exists()
+        # Acting on the account as a whole (settings, SA-level roles) needs an SA role.
+        return SmartAccountRole.objects.filter(
+            user=user, content_object=obj, permission__codename__in=SA_ROLES_FOR[capability]
+        ).exists()
+    if isinstance(obj, VirtualAccount):
+        return visible_virtual_accounts(user, capability).filter(pk=obj.pk).exists()
+    va = getattr(obj, "virtual_account", None)
+    if va is not None:
+        return can(user, capability, va)
+    sa = getattr(obj, "smart_account", None)
+    if sa is not None:
+        return can(user, capability, sa)
+    raise TypeError(f"permissions.can does not know how to decide on {type(obj).__name__}")
+
+
+def can_restructure(user, virtual_account: VirtualAccount) -> bool:
+    """Rename/move/delete a VA: SA admins anywhere; VA admins only strictly below their VA."""
+    return visible_virtual_accounts(user, STRUCTURE, strictly_below=True).filter(pk=virtual_account.pk).exists() or (
+        can(user, STRUCTURE, virtual_account.smart_account)
+    )
+
+
+def can_manage_role(user, *, smart_account: SmartAccount, role: str, virtual_account: VirtualAccount | None) -> bool:
+    """Grant/revoke: SA roles need SA admin; VA roles need admin over that VA's subtree."""
+    if role in (Role.SA_ADMIN, Role.SA_USER, Role.SA_VIEWER):
+        return can(user, ADMINISTER, smart_account)
+    return virtual_account is not None and can(user, ADMINISTER, virtual_account)
+
+
+def roles_of(user, smart_account: SmartAccount) -> list[tuple[str, VirtualAccount | None]]:
+    """The user's roles in one account: [(role, virtual_account or None)], two queries."""
+    if _is_anonymous(user):
+        return []
+    sa_roles = [
+        (r.permission.codename, None)
+        for r in SmartAccountRole.objects.filter(user=user, content_object=smart_account).select_related("permission")
+    ]
+    va_roles = [
+        (r.permission.codename, r.content_object)
+        for r in VirtualAccountRole.objects.filter(user=user, content_object__smart_account=smart_account)
+        .select_related("permission", "content_object")
+    ]
+    return sa_roles + va_roles
+
+
+# --- for views: get or 404/403 ----------------------------------------------------------
+
+def get_or_404(user, queryset: QuerySet, capability: Capability = VIEW, **lookup):
+    """The object if the user may see it (404 otherwise, no existence leak); then 403 if the
+    user may see it but not do `capability` on it."""
+    model = queryset.model
+    try:
+        obj = visible(user, model, VIEW).filter(pk__in=queryset.filter(**lookup).values("pk")).get()
+    except model.DoesNotExist:
+        raise Http404(f"No {model._meta.verbose_name} found.")
+    if capability != VIEW and not can(user, capability, obj):
+        raise PermissionDenied(f"You may not {capability.value} this {model._meta.verbose_name}.")
+    return obj
+
+
+def require(user, capability: Capability, obj) -> None:
+    """Raise 403 unless the user may do it (call after the object was found visible)."""
+    if not can(user, capability, obj):
+        raise PermissionDenied(f"You may not {capability.value} this {obj._meta.verbose_name}.")

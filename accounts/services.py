@@ -1,0 +1,865 @@
+"""Every write of the accounts app: users, partners, Smart/Virtual Accounts, roles, access
+requests, invitations, support cases, and the event log and outbox every app writes to.
+
+Each service is keyword-only, atomic, takes `actor=` (None = the system), checks the actor's
+right through `accounts.permissions`, validates with field-keyed ValidationErrors, records an
+Event and queues its emails on commit."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import models, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import permissions
+from .models import (
+    SA_ROLES,
+    VA_ROLES,
+    AccessRequest,
+    AccessRequestStatus,
+    ApiKey,
+    Event,
+    HoldingMembership,
+    Invitation,
+    InvitationPurpose,
+    Notification,
+    NotificationStatus,
+    Partner,
+    PartnerKind,
+    PartnerMembership,
+    Role,
+    SmartAccount,
+    SmartAccountKind,
+    SmartAccountRole,
+    SmartAccountStatus,
+    SupportCase,
+    SupportCaseStatus,
+    SupportMessage,
+    User,
+    VirtualAccount,
+    VirtualAccountRole,
+    normalise_domain,
+)
+from .permissions import ADMINISTER, STRUCTURE, VIEW
+from .signals import smart_account_activated
+
+# --- shared helpers: events and the outbox ----------------------------------------------
+
+
+def object_key(obj: models.Model) -> str:
+    return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+def event_record(
+    *,
+    smart_account: SmartAccount,
+    action: str,
+    actor: User | None = None,
+    virtual_account: VirtualAccount | None = None,
+    obj: models.Model | None = None,
+    detail: dict | None = None,
+) -> Event:
+    """Append one row to the account's event log."""
+    return Event.objects.create(
+        smart_account=smart_account,
+        virtual_account=virtual_account,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor.email if actor is not None and actor.pk else "system",
+        action=action,
+        object_type=obj._meta.model_name if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:300] if obj is not None else "",
+        detail=detail or {},
+    )
+
+
+def notification_queue(
+    *, kind: str, about: models.Model | str, recipients: Iterable[str], template: str, context: dict
+) -> list[Notification]:
+    """Owe an email to each recipient: one outbox row per (kind, object, recipient), created in
+    the caller's transaction; sending is queued on commit. Owing the same twice owes it once."""
+    key = about if isinstance(about, str) else object_key(about)
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    body_text = render_to_string(f"emails/{template}.txt", context)
+    try:
+        body_html = render_to_string(f"emails/{template}.html", context)
+    except TemplateDoesNotExist:
+        body_html = ""
+    created = []
+    for recipient in sorted({r.strip().lower() for r in recipients if r}):
+        row, is_new = Notification.objects.get_or_create(
+            kind=kind,
+            object_key=key,
+            recipient=recipient,
+            defaults={"subject": subject[:250], "body_text": body_text, "body_html": body_html},
+        )
+        if is_new:
+            created.append(row)
+    if created:
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: notification_dispatch(notification_ids=ids))
+    return created
+
+
+def notification_dispatch(*, notification_ids: Iterable[int]) -> int:
+    """Hand owed rows to Celery. A broker that is down loses nothing: the rows stay
+    pending and the beat task `notifications_redispatch` offers them again."""
+    from .tasks import notification_send_task
+
+    queued = 0
+    for pk in notification_ids:
+        try:
+            notification_send_task.delay(pk)
+            queued += 1
+        except Exception:  # noqa: BLE001 — broker unreachable; the row waits for re-dispatch
+            Notification.objects.filter(pk=pk).update(last_error="broker unavailable; waiting for re-dispatch")
+    return queued
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one owed email exactly once: the row is claimed under a row lock and only a
+    pending row is sent. Returns whether this call sent it."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=NotificationStatus.PENDING)
+            .first()
+        )
+        if row is None:
+            return False  # sent already, or another worker holds it right now
+        message = EmailMultiAlternatives(row.subject, row.body_text, settings.DEFAULT_FROM_EMAIL, [row.recipient])
+        if row.body_html:
+            message.attach_alternative(row.body_html, "text/html")
+        try:
+            message.send()
+        except Exception as exc:  # noqa: BLE001 — keep it pending; the next dispatch retries
+            row.attempts += 1
+            row.last_error = str(exc)[:2000]
+            row.status = NotificationStatus.FAILED if row.attempts >= 10 else NotificationStatus.PENDING
+            row.save(update_fields=["attempts", "last_error", "status"])
+            return False
+        row.status = NotificationStatus.SENT
+        row.sent_at = timezone.now()
+        row.attempts += 1
+        row.save(update_fields=["status", "sent_at", "attempts"])
+        return True
+
+
+def notifications_redispatch(*, older_than_seconds: int = 30) -> int:
+    """Offer again every row still pending after a while (e.g. the broker was down)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lte=cutoff).values_list("pk", flat=True)[:1000]
+    )
+    return notification_dispatch(notification_ids=ids)
+
+
+def _require(actor: User | None, capability, obj) -> None:
+    if actor is not None and not permissions.can(actor, capability, obj):
+        raise PermissionDenied(f"You may not {capability.value} here.")
+
+
+def _user_by_email(email: str, *, field: str = "email") -> User:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({field: "Enter a valid email address."})
+    user = User.objects.filter(email__iexact=email, is_active=True, closed_at__isnull=True).first()
+    if user is None:
+        raise ValidationError({field: f"No registered user has the email address {email}."})
+    return user
+
+
+def _clean_name(name: str, *, field: str = "name", max_length: int = 100) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({field: "A name is required."})
+    if len(name) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters."})
+    return name
+
+
+def _clean_domain(domain: str, *, field: str = "domain") -> str:
+    domain = normalise_domain(domain)
+    labels = domain.split(".")
+    valid = (
+        len(domain) <= 253
+        and len(labels) >= 2
+        and all(0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii() for label in labels)
+        and not any(label.startswith("-") or label.endswith("-") for label in labels)
+    )
+    if not valid:
+        raise ValidationError({field: "Enter a domain such as acme.com."})
+    return domain
+
+
+def user_is_verified(user: User) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def _require_verified(actor: User) -> None:
+    if not user_is_verified(actor):
+        raise PermissionDenied("Verify your email address first.")
+
+
+# --- users, API keys, partners ----------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, name: str = "", actor: User | None = None, is_staff: bool = False) -> User:
+    """A registered user with a verified email (staff onboarding, demo data)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."})
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "A user with this email address already exists."})
+    user = User(email=email, name=" ".join((name or "").split())[:150], is_staff=is_staff)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages})
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
+    """A new API key; the raw key is returned once and never stored."""
+    raw = "slp_" + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        user=user, name=_clean_name(name or "API key"), prefix=raw[:12], key_hash=ApiKey.hash(raw)
+    )
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: User) -> None:
+    if key.user_id != actor.pk:
+        raise PermissionDenied("Not your API key.")
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def partner_create(*, name: str, kind: str, distributor: Partner | None = None, actor: User | None = None) -> Partner:
+    name = _clean_name(name, max_length=200)
+    if kind not in PartnerKind.values:
+        raise ValidationError({"kind": "Choose reseller or distributor."})
+    if Partner.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": "A partner with this name already exists."})
+    if distributor is not None:
+        if kind != PartnerKind.RESELLER:
+            raise ValidationError({"distributor": "Only a reseller is linked to a distributor."})
+        if distributor.kind != PartnerKind.DISTRIBUTOR:
+            raise ValidationError({"distributor": f"{distributor.name} is not a distributor."})
+    partner = Partner.objects.create(name=name, kind=kind)
+    if distributor is not None:
+        distributor.linked_resellers.add(partner)
+    return partner
+
+
+def _require_partner_admin(actor: User | None, partner: Partner) -> None:
+    if actor is None or actor.is_staff:
+        return
+    if not PartnerMembership.objects.filter(user=actor, partner=partner, is_admin=True).exists():
+        raise PermissionDenied("Only a partner admin may manage its members.")
+
+
+@transaction.atomic
+def partner_member_add(*, partner: Partner, email: str, is_admin: bool = False, actor: User | None) -> PartnerMembership:
+    _require_partner_admin(actor, partner)
+    user = _user_by_email(email)
+    existing = PartnerMembership.objects.filter(user=user).select_related("partner").first()
+    if existing is not None and existing.partner_id != partner.pk:
+        raise ValidationError({"email": f"{user.email} already belongs to partner {existing.partner.name}."})
+    membership, _ = PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner, "is_admin": is_admin})
+    return membership
+
+
+@transaction.atomic
+def partner_member_remove(*, membership: PartnerMembership, actor: User | None) -> None:
+    _require_partner_admin(actor, membership.partner)
+    if actor is not None and membership.user_id == actor.pk and membership.is_admin:
+        others = PartnerMembership.objects.filter(partner=membership.partner, is_admin=True).exclude(pk=membership.pk)
+        if not others.exists():
+            raise ValidationError({"email": "A partner keeps at least one admin."})
+    HoldingMembership.objects.filter(user=membership.user, smart_account__partner=membership.partner).delete()
+    membership.delete()
+
+
+def partner_of(user: User) -> Partner | None:
+    membership = getattr(user, "partner_membership", None) if user.is_authenticated else None
+    return membership.partner if membership else None
+
+
+# --- invitations (signed, expiring, single-use links) -----------------------------------
+
+_SIGNER_SALT = "accounts.invitation"
+
+
+def invitation_create(
+    *, purpose: str, email: str, smart_account: SmartAccount | None = None, about: models.Model | None = None
+) -> tuple[Invitation, str]:
+    """A new invitation and its signed URL path."""
+    invitation = Invitation.objects.create(
+        key=secrets.token_urlsafe(24),
+        purpose=purpose,
+        email=email.lower(),
+        smart_account=smart_account,
+        object_key=object_key(about) if about is not None else "",
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    token = signing.dumps(invitation.key, salt=_SIGNER_SALT)
+    return invitation, f"/invite/{token}/"
+
+
+def invitation_resolve(*, token: str, user: User | None = None) -> Invitation:
+    """The invitation behind a signed token, if still valid (and meant for `user`)."""
+    try:
+        key = signing.loads(token, salt=_SIGNER_SALT, max_age=timedelta(days=settings.INVITATION_MAX_AGE_DAYS))
+    except signing.BadSignature:
+        raise ValidationError("This link is invalid or has expired.")
+    invitation = Invitation.objects.filter(key=key).select_related("smart_account").first()
+    if invitation is None or invitation.expires_at < timezone.now():
+        raise ValidationError("This link is invalid or has expired.")
+    if invitation.used_at is not None:
+        raise ValidationError("This link has already been used.")
+    if user is not None and user.email.lower() != invitation.email:
+        raise PermissionDenied(f"This link is for {invitation.email}; sign in with that address.")
+    return invitation
+
+
+def invitation_use(*, invitation: Invitation) -> None:
+    """Mark used; conditional so two concurrent uses cannot both succeed."""
+    if Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+        raise ValidationError("This link has already been used.")
+
+
+# --- Smart Accounts ---------------------------------------------------------------------
+
+
+def _smart_account_with_root(**fields) -> SmartAccount:
+    sa = SmartAccount.objects.create(**fields)
+    root = VirtualAccount.objects.create(smart_account=sa, name=VirtualAccount.ROOT_NAME)
+    sa.default_virtual_account = root
+    sa.save(update_fields=["default_virtual_account"])
+    return sa
+
+
+def _check_customer_name_free(name: str, domain: str) -> None:
+    if SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER, domain=domain, name__iexact=name).exists():
+        raise ValidationError({"name": f"A Smart Account named {name} already exists for {domain}."})
+
+
+@transaction.atomic
+def smart_account_create(*, name: str, domain: str, actor: User) -> SmartAccount:
+    """Flow 2: a verified user creates an account for their own email's domain; active at once,
+    the creator is its SA admin."""
+    _require_verified(actor)
+    name = _clean_name(name, max_length=200)
+    domain = _clean_domain(domain)
+    if domain != actor.email_domain:
+        raise ValidationError({"domain": f"You can create an account only for your own domain ({actor.email_domain})."})
+    _check_customer_name_free(name, domain)
+    sa = _smart_account_with_root(
+        name=name, domain=domain, kind=SmartAccountKind.CUSTOMER, status=SmartAccountStatus.ACTIVE,
+        requested_by=actor, contact=actor, activated_at=timezone.now(),
+    )
+    event_record(smart_account=sa, action="smart_account.created", actor=actor, obj=sa)
+    _role_set(user=actor, role=Role.SA_ADMIN, target=sa, smart_account=sa, actor=actor)
+    return sa
+
+
+@transaction.atomic
+def smart_account_request(*, name: str, domain: str, contact_email: str, actor: User) -> SmartAccount:
+    """Flow 3: a partner user requests an account for a customer. The contact must be a
+    registered user of exactly that domain; the account stays `new` until they activate it."""
+    _require_verified(actor)
+    partner = partner_of(actor)
+    if partner is None and not actor.is_staff:
+        raise PermissionDenied("Only partner users can request an account on a customer's behalf.")
+    name = _clean_name(name, max_length=200)
+    domain = _clean_domain(domain)
+    contact = _user_by_email(contact_email, field="contact_email")
+    if contact.email_domain != domain:
+        raise ValidationError(
+            {"contact_email": f"The contact's email domain ({contact.email_domain}) must be the account's domain ({domain})."}
+        )
+    _check_customer_name_free(name, domain)
+    sa = _smart_account_with_root(
+        name=name, domain=domain, kind=SmartAccountKind.CUSTOMER, status=SmartAccountStatus.NEW,
+        partner=partner, contact=contact, requested_by=actor,
+    )
+    event_record(smart_account=sa, action="smart_account.requested", actor=actor, obj=sa, detail={"contact": contact.email})
+    _, url = invitation_create(purpose=InvitationPurpose.ACTIVATE_ACCOUNT, email=contact.email, smart_account=sa)
+    notification_queue(
+        kind="smart_account.activation", about=sa, recipients=[contact.email], template="smart_account_activation",
+        context={"smart_account": sa, "requested_by": actor, "partner": partner, "link": settings.SITE_URL + url},
+    )
+    return sa
+
+
+@transaction.atomic
+def smart_account_activate(
+    *, smart_account: SmartAccount, actor: User | None, grant_partner_role: str | None = None
+) -> SmartAccount:
+    """`new` → `active`, by the named contact (or staff). The contact becomes SA admin and may
+    grant the requesting partner user a role in the same step. Lines waiting for the account
+    are provisioned (orders listens to `smart_account_activated`)."""
+    sa = SmartAccount.objects.select_for_update().get(pk=smart_account.pk)
+    if actor is not None and not actor.is_staff and actor.pk != sa.contact_id:
+        raise PermissionDenied("Only the account's named contact can activate it.")
+    if sa.status != SmartAccountStatus.NEW:
+        raise ValidationError({"status": f"Only a new account can be activated; this one is {sa.status}."})
+    if grant_partner_role and grant_partner_role not in SA_ROLES:
+        raise ValidationError({"grant_partner_role": "Choose sa_admin, sa_user or sa_viewer."})
+    sa.status = SmartAccountStatus.ACTIVE
+    sa.activated_at = timezone.now()
+    sa.save(update_fields=["status", "activated_at"])
+    event_record(smart_account=sa, action="smart_account.activated", actor=actor, obj=sa)
+    if sa.contact_id:
+        _role_set(user=sa.contact, role=Role.SA_ADMIN, target=sa, smart_account=sa, actor=actor)
+    if grant_partner_role and sa.requested_by_id and sa.requested_by_id != sa.contact_id:
+        _role_set(user=sa.requested_by, role=grant_partner_role, target=sa, smart_account=sa, actor=actor)
+    Invitation.objects.filter(
+        smart_account=sa, purpose=InvitationPurpose.ACTIVATE_ACCOUNT, used_at__isnull=True
+    ).update(used_at=timezone.now())
+    smart_account_activated.send(sender=SmartAccount, smart_account=sa, actor=actor)
+    return sa
+
+
+def _staff_status_change(smart_account: SmartAccount, actor: User | None, frm: str, to: str, action: str) -> SmartAccount:
+    if actor is not None and not actor.is_staff:
+        raise PermissionDenied("Only staff can change an account's status.")
+    sa = SmartAccount.objects.select_for_update().get(pk=smart_account.pk)
+    if sa.status != frm:
+        raise ValidationError({"status": f"The account is {sa.status}, not {frm}."})
+    sa.status = to
+    sa.save(update_fields=["status"])
+    event_record(smart_account=sa, action=action, actor=actor, obj=sa)
+    return sa
+
+
+@transaction.atomic
+def smart_account_suspend(*, smart_account: SmartAccount, actor: User | None) -> SmartAccount:
+    return _staff_status_change(smart_account, actor, SmartAccountStatus.ACTIVE, SmartAccountStatus.SUSPENDED, "smart_account.suspended")
+
+
+@transaction.atomic
+def smart_account_reinstate(*, smart_account: SmartAccount, actor: User | None) -> SmartAccount:
+    return _staff_status_change(smart_account, actor, SmartAccountStatus.SUSPENDED, SmartAccountStatus.ACTIVE, "smart_account.reinstated")
+
+
+@transaction.atomic
+def smart_account_set_default_virtual_account(*, virtual_account: VirtualAccount, actor: User | None) -> SmartAccount:
+    sa = virtual_account.smart_account
+    _require(actor, ADMINISTER, sa)
+    sa.default_virtual_account = virtual_account
+    sa.save(update_fields=["default_virtual_account"])
+    event_record(smart_account=sa, action="smart_account.default_virtual_account_set", actor=actor,
+                 virtual_account=virtual_account, obj=virtual_account)
+    return sa
+
+
+@transaction.atomic
+def holding_account_create(*, name: str, actor: User, partner: Partner | None = None) -> SmartAccount:
+    """Flow 4: a holding account for the actor's partner; the creator joins it."""
+    partner = partner or partner_of(actor)
+    if partner is None:
+        raise ValidationError({"kind": "Only partner users can create a holding account."})
+    if not actor.is_staff and partner_of(actor) != partner:
+        raise PermissionDenied("You can create holding accounts only for your own partner.")
+    name = _clean_name(name, max_length=200)
+    if SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING, partner=partner, name__iexact=name).exists():
+        raise ValidationError({"name": f"{partner.name} already has a holding account named {name}."})
+    sa = _smart_account_with_root(
+        name=name, kind=SmartAccountKind.HOLDING, status=SmartAccountStatus.ACTIVE, partner=partner,
+        requested_by=actor, activated_at=timezone.now(),
+    )
+    event_record(smart_account=sa, action="holding_account.created", actor=actor, obj=sa)
+    if partner_of(actor) == partner:
+        HoldingMembership.objects.create(smart_account=sa, user=actor, notify=True)
+    return sa
+
+
+@transaction.atomic
+def holding_member_add(*, smart_account: SmartAccount, email: str, notify: bool = True, actor: User | None) -> HoldingMembership:
+    """A partner user joins a holding account (themselves, or added by a partner admin)."""
+    if not smart_account.is_holding:
+        raise ValidationError({"smart_account": "Only holding accounts have members."})
+    user = _user_by_email(email)
+    if partner_of(user) != smart_account.partner:
+        raise ValidationError({"email": f"{user.email} is not a member of {smart_account.partner.name}."})
+    if actor is not None and actor.pk != user.pk:
+        _require_partner_admin(actor, smart_account.partner)
+    membership, created = HoldingMembership.objects.update_or_create(
+        smart_account=smart_account, user=user, defaults={"notify": notify}
+    )
+    event_record(smart_account=smart_account, action="holding_account.member_added" if created else "holding_account.member_updated",
+                 actor=actor, obj=membership, detail={"user": user.email, "notify": notify})
+    return membership
+
+
+@transaction.atomic
+def holding_member_remove(*, membership: HoldingMembership, actor: User | None) -> None:
+    if actor is not None and actor.pk != membership.user_id:
+        _require_partner_admin(actor, membership.smart_account.partner)
+    event_record(smart_account=membership.smart_account, action="holding_account.member_removed", actor=actor,
+                 detail={"user": membership.user.email})
+    membership.delete()
+
+
+# --- Virtual Accounts -------------------------------------------------------------------
+
+
+def _lock_tree(smart_account: SmartAccount) -> None:
+    """Serialise tree writes per account (MPTT renumbers lft/rght across the tree)."""
+    SmartAccount.objects.select_for_update().filter(pk=smart_account.pk).first()
+
+
+def _check_sibling_name_free(parent: VirtualAccount, name: str, exclude: VirtualAccount | None = None) -> None:
+    siblings = VirtualAccount.objects.filter(parent=parent, name__iexact=name)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude.pk)
+    if siblings.exists():
+        raise ValidationError({"name": f"{parent.name} already has a Virtual Account named {name}."})
+
+
+@transaction.atomic
+def virtual_account_create(*, parent: VirtualAccount, name: str, actor: User | None, description: str = "") -> VirtualAccount:
+    _require(actor, STRUCTURE, parent)
+    name = _clean_name(name)
+    _lock_tree(parent.smart_account)
+    parent = VirtualAccount.objects.get(pk=parent.pk)  # fresh lft/rght after the lock
+    _check_sibling_name_free(parent, name)
+    va = VirtualAccount.objects.create(
+        smart_account_id=parent.smart_account_id, parent=parent, name=name, description=(description or "")[:300]
+    )
+    event_record(smart_account=parent.smart_account, action="virtual_account.created", actor=actor, virtual_account=va,
+                 obj=va, detail={"parent": parent.name})
+    return va
+
+
+def _require_restructure(actor: User | None, va: VirtualAccount) -> None:
+    if va.parent_id is None:
+        raise ValidationError({"name": f"The root Virtual Account {va.name} cannot be renamed, moved or deleted."})
+    if actor is not None and not permissions.can_restructure(actor, va):
+        raise PermissionDenied("You may not change this Virtual Account.")
+
+
+@transaction.atomic
+def virtual_account_rename(*, virtual_account: VirtualAccount, name: str, actor: User | None,
+                           description: str | None = None) -> VirtualAccount:
+    va = virtual_account
+    _require_restructure(actor, va)
+    name = _clean_name(name)
+    _lock_tree(va.smart_account)
+    va = VirtualAccount.objects.get(pk=va.pk)
+    _check_sibling_name_free(va.parent, name, exclude=va)
+    old = va.name
+    va.name = name
+    if description is not None:
+        va.description = description[:300]
+    va.save()
+    event_record(smart_account=va.smart_account, action="virtual_account.renamed", actor=actor, virtual_account=va,
+                 obj=va, detail={"from": old, "to": name})
+    return va
+
+
+@transaction.atomic
+def virtual_account_move(*, virtual_account: VirtualAccount, parent: VirtualAccount, actor: User | None) -> VirtualAccount:
+    """Re-parent within the same Smart Account; never under itself or its own descendant."""
+    _require_restructure(actor, virtual_account)
+    _require(actor, STRUCTURE, parent)
+    _lock_tree(virtual_account.smart_account)
+    va = VirtualAccount.objects.get(pk=virtual_account.pk)
+    parent = VirtualAccount.objects.get(pk=parent.pk)
+    if parent.smart_account_id != va.smart_account_id:
+        raise ValidationError({"parent": "A Virtual Account can move only within its own Smart Account."})
+    if parent.pk == va.pk or parent.is_descendant_of(va):
+        raise ValidationError({"parent": f"{va.name} cannot move under itself or one of its own descendants."})
+    _check_sibling_name_free(parent, va.name, exclude=va)
+    old_parent = va.parent.name
+    va.move_to(parent, "last-child")
+    va = VirtualAccount.objects.get(pk=va.pk)
+    event_record(smart_account=va.smart_account, action="virtual_account.moved", actor=actor, virtual_account=va,
+                 obj=va, detail={"from": old_parent, "to": parent.name})
+    return va
+
+
+@transaction.atomic
+def virtual_account_delete(*, virtual_account: VirtualAccount, actor: User | None) -> None:
+    """Only an empty Virtual Account goes: no children, licenses or devices."""
+    va = virtual_account
+    _require_restructure(actor, va)
+    _lock_tree(va.smart_account)
+    va = VirtualAccount.objects.get(pk=va.pk)
+    if va.get_children().exists():
+        raise ValidationError({"virtual_account": f"{va.name} still has Virtual Accounts below it; move or delete them first."})
+    sa = va.smart_account
+    detail = {"name": va.name, "parent": va.parent.name}
+    try:
+        with transaction.atomic():
+            if sa.default_virtual_account_id == va.pk:
+                raise ValidationError({"virtual_account": f"{va.name} is the account's default Virtual Account; choose another default first."})
+            va.delete()
+    except (ProtectedError, RestrictedError):
+        raise ValidationError(
+            {"virtual_account": f"{va.name} still holds licenses or devices; transfer them to another Virtual Account first."}
+        )
+    event_record(smart_account=sa, action="virtual_account.deleted", actor=actor, detail=detail)
+
+
+# --- roles ------------------------------------------------------------------------------
+
+
+def _permission(role: str) -> Permission:
+    app_model = "smartaccount" if role in SA_ROLES else "virtualaccount"
+    return Permission.objects.get(codename=role, content_type__app_label="accounts", content_type__model=app_model)
+
+
+def _role_set(*, user: User, role: str, target, smart_account: SmartAccount, actor: User | None):
+    """Give `user` exactly `role` on `target`, replacing any other role they held on it."""
+    model = SmartAccountRole if role in SA_ROLES else VirtualAccountRole
+    model.objects.filter(user=user, content_object=target).exclude(permission__codename=role).delete()
+    row, created = model.objects.get_or_create(
+        user=user, content_object=target, permission=_permission(role), defaults={"granted_by": actor}
+    )
+    if created:
+        event_record(
+            smart_account=smart_account, action="role.granted", actor=actor,
+            virtual_account=target if isinstance(target, VirtualAccount) else None, obj=row,
+            detail={"user": user.email, "role": role, "scope": "account" if model is SmartAccountRole else target.name},
+        )
+    return row
+
+
+@transaction.atomic
+def role_grant(
+    *, smart_account: SmartAccount, email: str, role: str, actor: User | None,
+    virtual_account: VirtualAccount | None = None,
+):
+    """Grant an SA role (whole account) or a VA role (that Virtual Account's subtree)."""
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose one of " + ", ".join(Role.values) + "."})
+    if smart_account.is_holding:
+        raise ValidationError({"role": "Holding accounts have members, not roles."})
+    if role in VA_ROLES:
+        if virtual_account is None:
+            raise ValidationError({"virtual_account": "A Virtual Account role needs a Virtual Account."})
+        if virtual_account.smart_account_id != smart_account.pk:
+            raise ValidationError({"virtual_account": "That Virtual Account is not in this Smart Account."})
+    elif virtual_account is not None:
+        raise ValidationError({"virtual_account": "Smart Account roles apply to the whole account; leave the Virtual Account empty."})
+    if actor is not None and not permissions.can_manage_role(actor, smart_account=smart_account, role=role, virtual_account=virtual_account):
+        raise PermissionDenied("You may not grant this role.")
+    user = _user_by_email(email, field="user_email")
+    target = smart_account if role in SA_ROLES else virtual_account
+    return _role_set(user=user, role=role, target=target, smart_account=smart_account, actor=actor)
+
+
+def role_get(role_id) -> SmartAccountRole | VirtualAccountRole | None:
+    for model in (SmartAccountRole, VirtualAccountRole):
+        try:
+            row = model.objects.select_related("permission", "user", "content_object").filter(pk=role_id).first()
+        except (ValidationError, ValueError):
+            return None
+        if row is not None:
+            return row
+    return None
+
+
+@transaction.atomic
+def role_revoke(*, role, actor: User | None) -> None:
+    """Take a role away; access ends with this transaction."""
+    is_sa = isinstance(role, SmartAccountRole)
+    sa = role.content_object if is_sa else role.content_object.smart_account
+    va = None if is_sa else role.content_object
+    codename = role.permission.codename
+    if actor is not None and not permissions.can_manage_role(actor, smart_account=sa, role=codename, virtual_account=va):
+        raise PermissionDenied("You may not revoke this role.")
+    if codename == Role.SA_ADMIN:
+        admins = SmartAccountRole.objects.filter(content_object=sa, permission__codename=Role.SA_ADMIN).select_for_update()
+        if len(admins) <= 1:
+            raise ValidationError({"role": "An account keeps at least one Smart Account admin."})
+    deleted, _ = type(role).objects.filter(pk=role.pk).delete()
+    if deleted:
+        event_record(smart_account=sa, action="role.revoked", actor=actor, virtual_account=va,
+                     detail={"user": role.user.email, "role": codename, "scope": va.name if va else "account"})
+
+
+# --- access requests --------------------------------------------------------------------
+
+
+@transaction.atomic
+def access_request_create(
+    *, smart_account: SmartAccount, actor: User, message: str = "", virtual_accounts: Iterable[VirtualAccount] = ()
+) -> AccessRequest:
+    """Flow 1: ask an account's admins for a role (whole account or named Virtual Accounts)."""
+    _require_verified(actor)
+    if smart_account.is_holding:
+        raise ValidationError({"smart_account": "Holding accounts are joined through the partner, not by request."})
+    virtual_accounts = list(virtual_accounts)
+    if any(va.smart_account_id != smart_account.pk for va in virtual_accounts):
+        raise ValidationError({"virtual_accounts": "Every Virtual Account must belong to this Smart Account."})
+    if AccessRequest.objects.filter(smart_account=smart_account, requester=actor, status=AccessRequestStatus.PENDING).exists():
+        raise ValidationError({"smart_account": "You already have a pending request for this account."})
+    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=(message or "")[:2000])
+    request.requested_virtual_accounts.set(virtual_accounts)
+    event_record(smart_account=smart_account, action="access_request.created", actor=actor, obj=request,
+                 detail={"scope": [va.name for va in virtual_accounts] or "account"})
+    admins = User.objects.filter(
+        smartaccountrole__content_object=smart_account, smartaccountrole__permission__codename=Role.SA_ADMIN
+    ).values_list("email", flat=True)
+    notification_queue(kind="access_request.created", about=request, recipients=admins, template="access_request_created",
+                       context={"request": request, "smart_account": smart_account})
+    return request
+
+
+def _pending_request(access_request: AccessRequest) -> AccessRequest:
+    request = AccessRequest.objects.select_for_update().select_related("smart_account", "requester").get(pk=access_request.pk)
+    if request.status != AccessRequestStatus.PENDING:
+        raise ValidationError({"status": f"This request was already {request.status}."})
+    return request
+
+
+@transaction.atomic
+def access_request_approve(
+    *, access_request: AccessRequest, role: str, actor: User | None, virtual_accounts: Iterable[VirtualAccount] = ()
+) -> AccessRequest:
+    """Grant exactly the chosen role and scope (whole account, or each chosen Virtual Account)."""
+    request = _pending_request(access_request)
+    sa = request.smart_account
+    _require(actor, ADMINISTER, sa)
+    virtual_accounts = list(virtual_accounts)
+    if role in SA_ROLES and virtual_accounts:
+        raise ValidationError({"virtual_accounts": "A Smart Account role covers the whole account; choose a VA role for chosen Virtual Accounts."})
+    if role in VA_ROLES and not virtual_accounts:
+        raise ValidationError({"virtual_accounts": "Choose the Virtual Accounts this role applies to."})
+    if role in SA_ROLES:
+        role_grant(smart_account=sa, email=request.requester.email, role=role, actor=actor)
+    elif role in VA_ROLES:
+        for va in virtual_accounts:
+            role_grant(smart_account=sa, email=request.requester.email, role=role, actor=actor, virtual_account=va)
+    else:
+        raise ValidationError({"role": "Choose one of " + ", ".join(Role.values) + "."})
+    request.status = AccessRequestStatus.APPROVED
+    request.granted_role = role
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "granted_role", "decided_by", "decided_at"])
+    event_record(smart_account=sa, action="access_request.approved", actor=actor, obj=request,
+                 detail={"role": role, "scope": [va.name for va in virtual_accounts] or "account"})
+    notification_queue(kind="access_request.decided", about=request, recipients=[request.requester.email],
+                       template="access_request_decided", context={"request": request, "smart_account": sa})
+    return request
+
+
+@transaction.atomic
+def access_request_deny(*, access_request: AccessRequest, actor: User | None, reason: str = "") -> AccessRequest:
+    request = _pending_request(access_request)
+    _require(actor, ADMINISTER, request.smart_account)
+    request.status = AccessRequestStatus.DENIED
+    request.reason = (reason or "")[:2000]
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    event_record(smart_account=request.smart_account, action="access_request.denied", actor=actor, obj=request,
+                 detail={"reason": request.reason})
+    notification_queue(kind="access_request.decided", about=request, recipients=[request.requester.email],
+                       template="access_request_decided", context={"request": request, "smart_account": request.smart_account})
+    return request
+
+
+# --- support cases ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def support_case_open(*, actor: User, subject: str, body: str, smart_account: SmartAccount | None = None,
+                      order_number: str = "") -> SupportCase:
+    subject = _clean_name(subject, field="subject", max_length=200)
+    if not (body or "").strip():
+        raise ValidationError({"body": "Describe the problem."})
+    if smart_account is not None and not permissions.can(actor, VIEW, smart_account):
+        raise ValidationError({"smart_account": "Choose an account you have access to."})
+    case = SupportCase.objects.create(user=actor, subject=subject, smart_account=smart_account,
+                                      order_number=(order_number or "").strip()[:40])
+    SupportMessage.objects.create(case=case, author=actor, body=body.strip())
+    return case
+
+
+@transaction.atomic
+def support_case_reply(*, case: SupportCase, author: User, body: str, from_staff: bool = False) -> SupportMessage:
+    """A message on the case; staff replies are emailed to the user who opened it."""
+    if not (body or "").strip():
+        raise ValidationError({"body": "Write a message."})
+    if not from_staff and author.pk != case.user_id:
+        raise PermissionDenied("Not your case.")
+    message = SupportMessage.objects.create(case=case, author=author, body=body.strip(), from_staff=from_staff)
+    case.status = SupportCaseStatus.WAITING_ON_CUSTOMER if from_staff else SupportCaseStatus.OPEN
+    case.save(update_fields=["status", "updated_at"])
+    if from_staff:
+        notification_queue(kind="support_case.reply", about=message, recipients=[case.user.email],
+                           template="support_case_reply", context={"case": case, "message": message})
+    return message
+
+
+@transaction.atomic
+def support_case_set_status(*, case: SupportCase, status: str, actor: User) -> SupportCase:
+    if status not in SupportCaseStatus.values:
+        raise ValidationError({"status": "Unknown status."})
+    if not actor.is_staff and not (actor.pk == case.user_id and status == SupportCaseStatus.RESOLVED):
+        raise PermissionDenied("Only staff can change a case's status.")
+    case.status = status
+    case.save(update_fields=["status", "updated_at"])
+    return case
+
+
+# --- privacy ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_close(*, user: User, actor: User) -> None:
+    """Close an account: roles and memberships go, the login is disabled, and the event log
+    keeps a pseudonym instead of the email."""
+    if actor.pk != user.pk and not actor.is_staff:
+        raise PermissionDenied("You can close only your own account.")
+    for row in SmartAccountRole.objects.filter(user=user).select_related("content_object"):
+        event_record(smart_account=row.content_object, action="role.revoked", actor=actor,
+                     detail={"user": f"closed-user-{user.pk}", "role": row.permission.codename, "scope": "account"})
+    SmartAccountRole.objects.filter(user=user).delete()
+    VirtualAccountRole.objects.filter(user=user).delete()
+    HoldingMembership.objects.filter(user=user).delete()
+    PartnerMembership.objects.filter(user=user).delete()
+    ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    pseudonym = f"closed-user-{user.pk}"
+    Event.objects.filter(actor=user).update(actor_label=pseudonym)
+    user.closed_at = timezone.now()
+    user.is_active = False
+    user.name = ""
+    user.email = f"{pseudonym}@closed.invalid"
+    user.set_unusable_password()
+    user.save()
+    user.emailaddress_set.all().delete()
+

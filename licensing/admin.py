@@ -1,0 +1,96 @@
+"""Staff back office for licensing: the catalogue is edited here; entitlements, devices,
+tokens, PAKs and snapshots are only looked at (they change through the services)."""
+from django.contrib import admin
+
+from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action
+
+from .models import (
+    ClassicLicense,
+    Device,
+    DeviceUsage,
+    Entitlement,
+    Product,
+    RegistrationToken,
+    UsageSnapshot,
+)
+
+# A Virtual Account's str names its Smart Account: fetch both in the same query.
+VA = "virtual_account__smart_account"
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "family", "license_kind", "term_months", "sa_required", "is_active")
+    list_filter = ("family", "license_kind", "sa_required", "is_active")
+    search_fields = ("sku", "name", "family")
+    ordering = ("family", "sku")
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(ReadOnlyAdmin):
+    list_display = ("product", "quantity", "virtual_account", "starts_on", "ends_on", "source", "source_ref", "created_at")
+    list_filter = ("source", "product__license_kind", "product__family", "virtual_account__smart_account__kind", "ends_on")
+    list_select_related = ("product", VA)
+    search_fields = ("product__sku", "source_ref", "virtual_account__name", "virtual_account__smart_account__name")
+    date_hierarchy = "created_at"
+
+
+class DeviceUsageInline(ReadOnlyTabularInline):
+    model = DeviceUsage
+    fields = ("product", "count", "updated_at")
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "device")
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyAdmin):
+    list_display = ("serial_number", "hostname", "product_id", "virtual_account", "registered_at", "last_contact_at")
+    list_filter = ("virtual_account__smart_account__kind", "registered_at", "last_contact_at")
+    list_select_related = (VA,)
+    search_fields = ("serial_number", "hostname", "product_id", "virtual_account__smart_account__name")
+    exclude = ("secret_hash",)
+    inlines = (DeviceUsageInline,)
+    date_hierarchy = "registered_at"
+    show_full_result_count = False
+
+
+@admin.register(RegistrationToken)
+class RegistrationTokenAdmin(ReadOnlyAdmin):
+    list_display = ("prefix", "description", "virtual_account", "created_by", "created_at", "expires_at",
+                    "use_count", "max_uses", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "expires_at", "created_at")
+    list_select_related = (VA, "created_by")
+    search_fields = ("prefix", "description", "virtual_account__smart_account__name")
+    exclude = ("token_hash",)
+    date_hierarchy = "created_at"
+    actions = ("revoke_selected",)
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request, queryset):
+        from licensing import services
+
+        run_service_action(
+            self, request, queryset, lambda t: services.token_revoke(token=t, actor=request.user), "revoked"
+        )
+
+
+@admin.register(ClassicLicense)
+class ClassicLicenseAdmin(ReadOnlyAdmin):
+    list_display = ("pak", "product", "quantity", "smart_account", "device_serial", "registered_at", "converted_at", "created_at")
+    list_filter = (("registered_at", admin.EmptyFieldListFilter), ("converted_at", admin.EmptyFieldListFilter), "product__family")
+    list_select_related = ("product", "smart_account")
+    search_fields = ("pak", "device_serial", "source_ref", "product__sku", "smart_account__name")
+    date_hierarchy = "created_at"
+
+
+@admin.register(UsageSnapshot)
+class UsageSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("day", "product", "virtual_account", "purchased", "in_use", "shortage")
+    list_filter = ("day", "product__family")
+    list_select_related = ("product", VA)
+    search_fields = ("product__sku", "virtual_account__name", "virtual_account__smart_account__name")
+    date_hierarchy = "day"
+    show_full_result_count = False
