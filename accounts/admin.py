@@ -258,15 +258,15 @@ class VirtualAccountAdmin(MPTTModelAdmin):
     def save_model(self, request, obj, form, change):
         from accounts import services
 
+        if not {"name", "description"} & set(form.changed_data):
+            return
         current = VirtualAccount.objects.get(pk=obj.pk)
         try:
-            if "name" in form.changed_data:
-                services.virtual_account_rename(virtual_account=current, name=obj.name, actor=request.user)
-            if "description" in form.changed_data:
-                # Cosmetic, not audited: no service owns it.
-                VirtualAccount.objects.filter(pk=obj.pk).update(description=obj.description)
-        except ValidationError as exc:
-            self.message_user(request, f"{current}: {' '.join(exc.messages)}", messages.ERROR)
+            services.virtual_account_rename(
+                virtual_account=current, name=obj.name, description=obj.description, actor=request.user
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(request, f"{current}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR)
 
 
 # Roles (guardian object permissions)
@@ -402,24 +402,36 @@ class SupportCaseAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        """Nothing is saved directly: the reply and the status go through the services, in
+        save_related."""
+
+    def save_related(self, request, form, formsets, change):
         from accounts import services
 
-        if change and "status" in form.changed_data:
-            current = SupportCase.objects.get(pk=obj.pk)
+        super().save_related(request, form, formsets, change)  # the reply first: it sets "waiting"
+        if "status" in form.changed_data:
+            # A fresh row: the form has already put the new status on `form.instance`.
+            case = SupportCase.objects.get(pk=form.instance.pk)
             try:
-                services.support_case_set_status(case=current, status=obj.status, actor=request.user)
-            except ValidationError as exc:
-                self.message_user(request, f"Status not changed: {' '.join(exc.messages)}", messages.ERROR)
+                services.support_case_set_status(case=case, status=form.cleaned_data["status"], actor=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                msg = " ".join(getattr(exc, "messages", [str(exc)]))
+                self.message_user(request, f"Status not changed: {msg}", messages.ERROR)
 
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, SupportReplyFormSet):
             return super().save_formset(request, form, formset, change)
         from accounts import services
 
+        case = SupportCase.objects.get(pk=formset.instance.pk)
+        # What Django's change message (the admin history) reads from a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for reply in formset.forms:
             body = (reply.cleaned_data.get("body") or "").strip() if reply.has_changed() else ""
             if body:
-                services.support_case_reply(case=formset.instance, author=request.user, body=body, from_staff=True)
+                formset.new_objects.append(
+                    services.support_case_reply(case=case, author=request.user, body=body, from_staff=True)
+                )
 
 
 # The audit log, the outbox, invitations
@@ -447,10 +459,13 @@ class NotificationAdmin(ReadOnlyAdmin):
     def resend_selected(self, request, queryset):
         from accounts import services
 
-        unsent = [NotificationStatus.PENDING, NotificationStatus.FAILED]
-        ids = list(queryset.filter(status__in=unsent).values_list("pk", flat=True))
+        unsent = queryset.filter(status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED])
+        ids = list(unsent.values_list("pk", flat=True))
         skipped = queryset.count() - len(ids)
         if ids:
+            # The sender only sends pending rows: a failed one gets one more attempt (the
+            # attempt count is kept, so another failure marks it failed again).
+            unsent.filter(status=NotificationStatus.FAILED).update(status=NotificationStatus.PENDING)
             services.notification_dispatch(notification_ids=ids)
             self.message_user(
                 request, f"{len(ids)} {model_ngettext(self.opts, len(ids))} queued for sending.", messages.SUCCESS

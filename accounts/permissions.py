@@ -122,6 +122,21 @@ def visible_smart_accounts(user, capability: Capability = VIEW) -> QuerySet:
     return qs.filter(cond)
 
 
+def _whole_accounts(user, capability: Capability) -> QuerySet:
+    """Smart Accounts on which `user` has `capability` account-wide (as `can` decides)."""
+    qs = SmartAccount.objects.all()
+    if _is_anonymous(user):
+        return qs.none()
+    if _is_staff(user):
+        return qs
+    if capability == HOLD:
+        return qs.filter(_holding_accounts(user))
+    cond = Q(pk__in=_sa_role_accounts(user, capability))
+    if capability == VIEW:
+        cond |= _holding_accounts(user)
+    return qs.filter(cond)
+
+
 def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet:
     """Objects of `model` that `user` may see (or act on with `capability`).
 
@@ -134,7 +149,12 @@ def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet
         return visible_virtual_accounts(user, capability)
     field_names = {f.name for f in model._meta.get_fields()}
     if "virtual_account" in field_names:
-        return model.objects.filter(virtual_account__in=visible_virtual_accounts(user, capability))
+        in_visible_va = Q(virtual_account__in=visible_virtual_accounts(user, capability))
+        if "smart_account" in field_names and model._meta.get_field("virtual_account").null:
+            # Rows about the account as a whole (no Virtual Account, e.g. role events) go
+            # with an account-wide right; VA roles see only their subtree's rows.
+            in_visible_va |= Q(virtual_account__isnull=True, smart_account__in=_whole_accounts(user, capability))
+        return model.objects.filter(in_visible_va)
     if "smart_account" in field_names:
         return model.objects.filter(smart_account__in=visible_smart_accounts(user, capability))
     raise TypeError(f"permissions.visible does not know how to scope {model.__name__}")
@@ -183,13 +203,19 @@ def can(user, capability: Capability, obj) -> bool:
     if va is not None:
         return can(user, capability, va)
     sa = getattr(obj, "smart_account", None)
+    if sa is not None and hasattr(obj, "virtual_account"):
+        # In no Virtual Account: about the account as a whole (as `visible` scopes it).
+        return _whole_accounts(user, capability).filter(pk=sa.pk).exists()
     if sa is not None:
         return can(user, capability, sa)
     raise TypeError(f"permissions.can does not know how to decide on {type(obj).__name__}")
 
 
 def can_restructure(user, virtual_account: VirtualAccount) -> bool:
-    """Rename/move/delete a VA: SA admins anywhere; VA admins only strictly below their VA."""
+    """Rename/move/delete a VA: SA admins anywhere; VA admins only strictly below their VA.
+    Never the root DEFAULT (DESIGN.md §2: every account keeps it)."""
+    if virtual_account.parent_id is None:
+        return False
     return visible_virtual_accounts(user, STRUCTURE, strictly_below=True).filter(pk=virtual_account.pk).exists() or (
         can(user, STRUCTURE, virtual_account.smart_account)
     )

@@ -3,4 +3,7 @@ from django.urls import path
 
 from . import api
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("products/", api.ProductListView.as_view(), name="product_list"),
+    path("products/<int:pk>/", api.ProductDetailView.as_view(), name="product_detail"),
+]

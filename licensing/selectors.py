@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import SmartAccount, VirtualAccount
@@ -46,21 +47,43 @@ def active_entitlements(on: datetime.date | None = None) -> QuerySet[Entitlement
     )
 
 
-def license_summary(virtual_accounts: QuerySet[VirtualAccount], *, on: datetime.date | None = None) -> list[LicenseLine]:
-    """Per product: purchased, in use, available and shortage over the given Virtual Accounts.
+# The order in which a pool gives licenses away (transfers): the soonest to end first, so the
+# pool keeps its longest-lasting licenses; perpetual licenses last.
+CONSUMPTION_ORDER = (F("ends_on").asc(nulls_last=True), F("starts_on").asc(nulls_first=True), "pk")
+
+
+def entitlements_for(
+    virtual_account: VirtualAccount, product: Product, *, on: datetime.date | None = None
+) -> QuerySet[Entitlement]:
+    """The active entitlements of one product in one VA's own pool, in consumption order."""
+    return active_entitlements(on).filter(virtual_account=virtual_account, product=product).order_by(*CONSUMPTION_ORDER)
+
+
+def license_summary(
+    virtual_accounts: QuerySet[VirtualAccount],
+    *,
+    on: datetime.date | None = None,
+    products: Iterable[Product] | None = None,
+) -> list[LicenseLine]:
+    """Per product: purchased, in use, available and shortage over the given Virtual Accounts
+    (optionally only the given products).
 
     Pools are per Virtual Account: a device consumes only from its own VA, so a roll-up adds up
     each VA's shortage and availability rather than netting one VA's surplus against another's
     overage. Three queries, whatever the number of VAs, devices or products.
     """
     va_ids = virtual_accounts.values("pk")
+    entitlements = active_entitlements(on).filter(virtual_account__in=va_ids)
+    usage = DeviceUsage.objects.filter(device__virtual_account__in=va_ids, count__gt=0)
+    if products is not None:
+        product_filter = [p.pk for p in products]
+        entitlements = entitlements.filter(product__in=product_filter)
+        usage = usage.filter(product__in=product_filter)
     purchased: dict[tuple[int, int], int] = defaultdict(int)
-    for row in active_entitlements(on).filter(virtual_account__in=va_ids).values("virtual_account", "product").annotate(q=Sum("quantity")):
+    for row in entitlements.values("virtual_account", "product").annotate(q=Sum("quantity")):
         purchased[(row["virtual_account"], row["product"])] = row["q"]
     in_use: dict[tuple[int, int], int] = defaultdict(int)
-    for row in DeviceUsage.objects.filter(device__virtual_account__in=va_ids, count__gt=0).values(
-        "device__virtual_account", "product"
-    ).annotate(c=Sum("count")):
+    for row in usage.values("device__virtual_account", "product").annotate(c=Sum("count")):
         in_use[(row["device__virtual_account"], row["product"])] = row["c"]
     product_ids = {p for _, p in purchased} | {p for _, p in in_use}
     products = Product.objects.in_bulk(product_ids)
@@ -84,7 +107,18 @@ def smart_account_license_summary(smart_account: SmartAccount) -> list[LicenseLi
     return license_summary(VirtualAccount.objects.filter(smart_account=smart_account))
 
 
+def pool_positions(
+    virtual_account: VirtualAccount, products: Iterable[Product], *, on: datetime.date | None = None
+) -> dict[int, LicenseLine]:
+    """Several products in one VA's own pool (not its subtree), by product id; three queries."""
+    products = list(products)
+    found = {
+        line.product.pk: line
+        for line in license_summary(VirtualAccount.objects.filter(pk=virtual_account.pk), on=on, products=products)
+    }
+    return {p.pk: found.get(p.pk) or LicenseLine(product=p) for p in products}
+
+
 def pool_position(virtual_account: VirtualAccount, product: Product, *, on: datetime.date | None = None) -> LicenseLine:
-    """One product in one VA's own pool."""
-    lines = [line for line in license_summary(VirtualAccount.objects.filter(pk=virtual_account.pk), on=on) if line.product.pk == product.pk]
-    return lines[0] if lines else LicenseLine(product=product)
+    """One product in one VA's own pool: available = active purchased − in use by its devices."""
+    return pool_positions(virtual_account, [product], on=on)[product.pk]

@@ -70,9 +70,14 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "number"], name="unique_line_number_per_order"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            # Held and provisioned lines are somewhere. (A delegated line gets its account when the
+            # end customer chooses one, which may happen before or after it ships.)
             models.CheckConstraint(
-                condition=~(Q(delegated=True) & Q(smart_account__isnull=False) & Q(state="booked")),
-                name="delegated_line_has_no_account_until_chosen",
+                condition=Q(smart_account__isnull=False) | Q(state__in=["booked", "awaiting_account"]),
+                name="held_or_provisioned_line_has_account",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="held") | Q(held_in__isnull=False), name="held_line_names_its_holding_account"
             ),
         ]
         indexes = [models.Index(fields=["smart_account", "state"])]

@@ -1,14 +1,81 @@
-"""What every API module shares: pagination, the error format of DESIGN.md §5."""
+"""What every API module shares: pagination, permissions, input parsing, object lookup and the
+error format of DESIGN.md §5 (400 field-keyed, 401 unauthenticated, 403 forbidden, 404 unknown)."""
+from __future__ import annotations
+
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, pagination, permissions, serializers
+from rest_framework.request import Request
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.permissions import VIEW, Capability, get_or_404
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class ApiKeySchema(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Bearer <api key>` in the OpenAPI schema (registered on import)."""
+
+    target_class = "accounts.api_auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "A personal API key: `Authorization: Bearer slp_…`."}
+
+
+class IsStaff(permissions.BasePermission):
+    """Vendor staff only (anonymous callers get 401 before this is asked)."""
+
+    message = "Only vendor staff may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class IsStaffOrReadOnly(IsStaff):
+    """Any authenticated user reads; only staff write (the catalogue, partners)."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or super().has_permission(request, view)
+
+
+_DETAIL = inline_serializer("ApiError", fields={"detail": serializers.CharField()})
+_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, "Invalid input: {field: [messages]}; non_field_errors for the whole body."),
+    401: OpenApiResponse(_DETAIL, "Not authenticated (no or an invalid/revoked API key)."),
+    403: OpenApiResponse(_DETAIL, "Authenticated, but not allowed to do this."),
+    404: OpenApiResponse(_DETAIL, "Unknown, or not visible to the caller."),
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses for `extend_schema(responses={201: S, **errors(400, 401, 403)})`."""
+    return {code: _ERRORS[code] for code in codes}
+
+
+def validated_data(serializer_class: type[serializers.Serializer], request: Request, **context) -> dict:
+    """The request body checked for shape and types (400 otherwise); rules are the service's job."""
+    serializer = serializer_class(data=request.data, context={"request": request, **context})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def get_visible_or_404(request: Request, queryset: QuerySet, capability: Capability = VIEW, **lookup):
+    """The object the caller may see (404 otherwise, even if it exists), then 403 unless the
+    caller may also do `capability` on it. The queryset carries the query tuning."""
+    try:
+        return get_or_404(request.user, queryset, capability, **lookup)
+    except (ValueError, DjangoValidationError):
+        # A malformed id (e.g. "abc" for an integer or UUID key) names nothing.
+        raise Http404("Not found.")
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict:

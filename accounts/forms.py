@@ -1,0 +1,125 @@
+"""Forms of the accounts pages: shape and type only; the rules live in accounts.services."""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import SA_ROLES, Role, SmartAccount, VirtualAccount
+
+T = TypeVar("T")
+
+
+def run_service(form: forms.Form, fn: Callable[..., T], **kwargs) -> T | None:
+    """Call a service; its ValidationError lands next to the matching field (or on top of
+    the form) and nothing is changed. Returns the service's result, or None on error."""
+    try:
+        return fn(**kwargs)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error.messages)
+        else:
+            form.add_error(None, exc.messages)
+        return None
+
+
+def virtual_account_label(va: VirtualAccount) -> str:
+    return "\u2003" * va.level + va.name
+
+
+class VirtualAccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: VirtualAccount) -> str:
+        return virtual_account_label(obj)
+
+
+class VirtualAccountMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: VirtualAccount) -> str:
+        return virtual_account_label(obj)
+
+
+class DomainSearchForm(forms.Form):
+    domain = forms.CharField(max_length=253, help_text="The exact domain, e.g. acme.com")
+
+
+class SmartAccountCreateForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="Your company's name as your colleagues know it.")
+    domain = forms.CharField(max_length=253, help_text="Your own email domain.")
+
+
+class SmartAccountRequestForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Customer company name")
+    domain = forms.CharField(max_length=253, help_text="The customer's domain, e.g. acme.com")
+    contact_email = forms.EmailField(
+        label="Customer contact email",
+        help_text="A registered portal user whose email is in that domain; they activate the account.",
+    )
+
+
+class ActivationForm(forms.Form):
+    grant_partner_role = forms.ChoiceField(
+        required=False,
+        label="Role for the partner who requested the account",
+        choices=[("", "No role for now")] + [(r.value, r.label) for r in Role if r in SA_ROLES],
+        help_text="You can change or revoke it at any time on the Users page.",
+    )
+
+
+class AccessRequestForm(forms.Form):
+    scope = forms.ChoiceField(
+        choices=[("account", "The whole account"), ("virtual_accounts", "Chosen Virtual Accounts")],
+        widget=forms.RadioSelect, initial="account",
+    )
+    virtual_accounts = VirtualAccountMultipleChoiceField(queryset=VirtualAccount.objects.none(), required=False,
+                                                         widget=forms.CheckboxSelectMultiple)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
+                              help_text="Tell the admins who you are and why you need access.")
+
+    def __init__(self, *args, smart_account: SmartAccount, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["virtual_accounts"].queryset = VirtualAccount.objects.filter(smart_account=smart_account).order_by("tree_id", "lft")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == "virtual_accounts" and not data.get("virtual_accounts"):
+            self.add_error("virtual_accounts", "Choose at least one Virtual Account.")
+        return data
+
+
+class VirtualAccountForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    parent = VirtualAccountChoiceField(queryset=VirtualAccount.objects.none(), label="Parent Virtual Account")
+    description = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, parents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents.order_by("tree_id", "lft")
+
+
+class RoleGrantForm(forms.Form):
+    user_email = forms.EmailField(label="User's email", help_text="Any registered user, partner users included.")
+    role = forms.ChoiceField(choices=Role.choices)
+    virtual_account = VirtualAccountChoiceField(queryset=VirtualAccount.objects.none(), required=False,
+                                                help_text="For Virtual Account roles: the top of the subtree.")
+
+    def __init__(self, *args, virtual_accounts, sa_roles_allowed: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["virtual_account"].queryset = virtual_accounts.order_by("tree_id", "lft")
+        if not sa_roles_allowed:
+            self.fields["role"].choices = [(r.value, r.label) for r in Role if r not in SA_ROLES]
+
+
+class AccessRequestApproveForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    virtual_accounts = VirtualAccountMultipleChoiceField(queryset=VirtualAccount.objects.none(), required=False,
+                                                         help_text="For Virtual Account roles only.")
+
+    def __init__(self, *args, smart_account: SmartAccount, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["virtual_accounts"].queryset = VirtualAccount.objects.filter(smart_account=smart_account).order_by("tree_id", "lft")
+
+
+class AccessRequestDenyForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
