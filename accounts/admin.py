@@ -9,6 +9,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from mptt.admin import MPTTModelAdmin
 
 from .models import (
@@ -38,6 +40,11 @@ admin.site.index_title = "Back office"
 
 # Shared by the admin modules of licensing and orders (they import from here, never the reverse).
 
+def reasons(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal, in words."""
+    return " ".join(getattr(exc, "messages", None) or [str(exc) or "Not allowed."])
+
+
 def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -> None:
     """Call `fn(obj)` (a service) for each selected object, each in its own transaction, and
     report how many were `verb` and why the others were not."""
@@ -46,8 +53,7 @@ def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -
         try:
             fn(obj)
         except (ValidationError, PermissionDenied) as exc:
-            reasons = " ".join(getattr(exc, "messages", None) or [str(exc) or "not allowed"])
-            failures.append(f"{obj}: {reasons}")
+            failures.append(f"{obj}: {reasons(exc)}")
         else:
             done += 1
     if done:
@@ -57,6 +63,19 @@ def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -
         modeladmin.message_user(
             request, f"{len(failures)} {noun} not {verb}: " + "; ".join(failures), messages.ERROR
         )
+
+
+def titled(title: str) -> type[admin.FieldListFilter]:
+    """A list filter for a field across a relation, under a clearer title than the field's
+    own ("account kind", not "kind"): `("smart_account__kind", titled("account kind"))`."""
+
+    class TitledFilter(admin.FieldListFilter):
+        def __new__(cls, *args, **kwargs):
+            spec = admin.FieldListFilter.create(*args, **kwargs)
+            spec.title = title
+            return spec
+
+    return TitledFilter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -121,7 +140,9 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined", "closed_at")
     list_display = ("email", "name", "partner", "is_staff", "is_active", "date_joined", "closed_at")
-    list_filter = ("is_staff", "is_superuser", "is_active", "partner_membership__partner__kind")
+    list_filter = (
+        "is_staff", "is_superuser", "is_active", ("partner_membership__partner__kind", titled("partner kind"))
+    )
     list_select_related = ("partner_membership__partner",)
     search_fields = ("email", "name")
     ordering = ("email",)
@@ -237,7 +258,7 @@ class VirtualAccountAdmin(MPTTModelAdmin):
     (services check emptiness and siblings); here staff may only rename."""
 
     list_display = ("name", "smart_account", "description", "created_at")
-    list_filter = ("smart_account__kind", "smart_account")
+    list_filter = (("smart_account__kind", titled("account kind")), "smart_account")
     list_select_related = ("smart_account",)
     search_fields = ("name", "smart_account__name", "smart_account__domain")
     fields = ("name", "description", "smart_account", "parent", "created_at")
@@ -266,7 +287,7 @@ class VirtualAccountAdmin(MPTTModelAdmin):
                 virtual_account=current, name=obj.name, description=obj.description, actor=request.user
             )
         except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, f"{current}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR)
+            self.message_user(request, f"{current}: {reasons(exc)}", messages.ERROR)
 
 
 # Roles (guardian object permissions)
@@ -275,11 +296,16 @@ class RoleAdmin(admin.ModelAdmin):
     """Roles are granted in the portal; staff may look at them and revoke them (through the service)."""
 
     list_display = ("user", "role", "content_object", "granted_by", "granted_at")
-    list_filter = ("permission__codename", "granted_at")
+    list_filter = (("permission__codename", titled("role")), "granted_at")
     search_fields = ("user__email", "content_object__name")
     fields = ("user", "role", "content_object", "granted_by", "granted_at")
     readonly_fields = fields
     date_hierarchy = "granted_at"
+    list_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        # The view page shows the same columns as the list.
+        return super().get_queryset(request).select_related(*self.list_select_related)
 
     @admin.display(ordering="permission__codename")
     def role(self, obj) -> str:
@@ -298,13 +324,11 @@ class RoleAdmin(admin.ModelAdmin):
             services.role_revoke(role=obj, actor=request.user)
         except (ValidationError, PermissionDenied) as exc:
             request._role_revoke_failed = True
-            self.message_user(request, f"{obj}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR)
+            self.message_user(request, f"{obj}: {reasons(exc)}", messages.ERROR)
 
     def response_delete(self, request, obj_display, obj_id):
         if getattr(request, "_role_revoke_failed", False):
-            from django.http import HttpResponseRedirect
-            from django.urls import reverse
-
+            # Not "deleted successfully": back to the list, where the reason is shown.
             return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
         return super().response_delete(request, obj_display, obj_id)
 
@@ -318,11 +342,10 @@ class RoleAdmin(admin.ModelAdmin):
 
 @admin.register(SmartAccountRole)
 class SmartAccountRoleAdmin(RoleAdmin):
-    list_filter = ("permission__codename", "content_object__kind", "granted_at")
+    list_filter = (
+        ("permission__codename", titled("role")), ("content_object__kind", titled("account kind")), "granted_at"
+    )
     list_select_related = ("user", "permission", "content_object", "granted_by")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.list_select_related)
 
 
 @admin.register(VirtualAccountRole)
@@ -330,14 +353,11 @@ class VirtualAccountRoleAdmin(RoleAdmin):
     list_select_related = ("user", "permission", "content_object__smart_account", "granted_by")
     search_fields = ("user__email", "content_object__name", "content_object__smart_account__name")
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.list_select_related)
-
 
 @admin.register(HoldingMembership)
 class HoldingMembershipAdmin(ReadOnlyAdmin):
     list_display = ("user", "smart_account", "notify", "created_at")
-    list_filter = ("notify", "smart_account__partner")
+    list_filter = ("notify", ("smart_account__partner", titled("partner")))
     list_select_related = ("user", "smart_account")
     search_fields = ("user__email", "smart_account__name")
     date_hierarchy = "created_at"
@@ -361,6 +381,7 @@ class SupportMessageInline(ReadOnlyTabularInline):
     fields = ("created_at", "author", "from_staff", "body")
     readonly_fields = fields
     show_change_link = False
+    verbose_name_plural = "thread"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
@@ -377,8 +398,7 @@ class SupportReplyInline(admin.StackedInline):
     extra = 1
     max_num = 1
     can_delete = False
-    verbose_name = "staff reply"
-    verbose_name_plural = "reply (the user is emailed)"
+    verbose_name = "staff reply (emailed to the user)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).none()
@@ -415,8 +435,7 @@ class SupportCaseAdmin(admin.ModelAdmin):
             try:
                 services.support_case_set_status(case=case, status=form.cleaned_data["status"], actor=request.user)
             except (ValidationError, PermissionDenied) as exc:
-                msg = " ".join(getattr(exc, "messages", [str(exc)]))
-                self.message_user(request, f"Status not changed: {msg}", messages.ERROR)
+                self.message_user(request, f"Status not changed: {reasons(exc)}", messages.ERROR)
 
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, SupportReplyFormSet):
@@ -438,8 +457,10 @@ class SupportCaseAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "action", "smart_account", "virtual_account", "actor_label", "object_type", "object_repr")
-    list_filter = ("action", "smart_account__kind", "smart_account")
+    list_display = (
+        "created_at", "action", "smart_account", "virtual_account", "actor_label", "object_type", "object_repr"
+    )
+    list_filter = ("action", ("smart_account__kind", titled("account kind")), "smart_account")
     list_select_related = ("smart_account", "virtual_account__smart_account")
     search_fields = ("action", "object_repr", "actor_label", "smart_account__name")
     date_hierarchy = "created_at"

@@ -1,27 +1,63 @@
-"""API views of the accounts app: the caller, users, partners and their members.
+"""API views of the accounts app: the caller, users, partners and their members; Smart Accounts
+(find, create, request, activate), access requests, roles, holding-account members and the
+Virtual Account tree.
 
-Each view finds what the caller may see, checks the body's shape, and calls one service."""
-from django.db.models import QuerySet
+Each view finds what the caller may see (accounts.permissions: invisible → 404, visible but not
+allowed → 403), checks the body's shape, and calls one service — the same ones the pages call."""
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api_common import IsStaff, IsStaffOrReadOnly, errors, validated_data
+from portal.api_common import IsStaff, IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
 
-from . import services
-from .models import Partner, PartnerMembership, User
+from . import permissions, services
+from .models import (
+    AccessRequest,
+    AccessRequestStatus,
+    HoldingMembership,
+    Partner,
+    PartnerMembership,
+    SmartAccount,
+    SmartAccountKind,
+    SmartAccountRole,
+    User,
+    VirtualAccount,
+    VirtualAccountRole,
+    normalise_domain,
+)
+from .permissions import ADMINISTER, HOLD, STRUCTURE, VIEW
 from .serializers import (
+    AccessRequestApproveSerializer,
+    AccessRequestCreateSerializer,
+    AccessRequestDenySerializer,
+    AccessRequestSerializer,
+    HoldingMemberAddSerializer,
+    HoldingMemberSerializer,
     MeSerializer,
     PartnerCreateSerializer,
     PartnerMemberAddSerializer,
     PartnerMemberSerializer,
     PartnerSerializer,
+    RoleGrantSerializer,
+    RoleSerializer,
+    SmartAccountActivateSerializer,
+    SmartAccountCreateSerializer,
+    SmartAccountDetailSerializer,
+    SmartAccountSerializer,
     UserCreateSerializer,
     UserSerializer,
+    VirtualAccountCreateSerializer,
+    VirtualAccountSerializer,
+    VirtualAccountUpdateSerializer,
 )
 
 
@@ -98,7 +134,9 @@ class PartnerMemberListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[PartnerMembership]:
         return PartnerMembership.objects.filter(partner=self.get_partner()).select_related("user")
 
-    @extend_schema(responses={200: PartnerMemberSerializer(many=True), **errors(401, 404)}, summary="Members of a partner")
+    @extend_schema(
+        responses={200: PartnerMemberSerializer(many=True), **errors(401, 404)}, summary="Members of a partner"
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -112,3 +150,370 @@ class PartnerMemberListView(generics.ListAPIView):
             partner=partner, actor=request.user, **validated_data(PartnerMemberAddSerializer, request)
         )
         return Response(PartnerMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+# --- Smart Accounts ---------------------------------------------------------------------------
+
+
+def smart_accounts_with_root() -> QuerySet[SmartAccount]:
+    """Smart Accounts with what their detail shows (root Virtual Account, contact) in one query."""
+    root = VirtualAccount.objects.filter(smart_account=OuterRef("pk"), parent__isnull=True).values("pk")[:1]
+    return SmartAccount.objects.select_related("contact").annotate(root_virtual_account_id=Subquery(root))
+
+
+def smart_account_detail(request: Request, smart_account: SmartAccount) -> dict:
+    context = {"your_roles": permissions.roles_of(request.user, smart_account)}
+    return SmartAccountDetailSerializer(smart_account, context=context).data
+
+
+class SmartAccountListView(generics.ListAPIView):
+    """Find accounts by domain (any user: flow 1), list one's own, create one (flows 2–4)."""
+
+    serializer_class = SmartAccountSerializer
+
+    def get_queryset(self) -> QuerySet[SmartAccount]:
+        domain = self.request.query_params.get("domain")
+        if domain is None:
+            return permissions.visible(self.request.user, SmartAccount).order_by("kind", "name", "pk")
+        domain = normalise_domain(domain)
+        if not domain:
+            raise ValidationError({"domain": ["Enter a domain such as acme.com."]})
+        # Exact match on the stored (normalised, lower-case) domain: acme.com never finds sub.acme.com.
+        return SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER, domain=domain).order_by("name", "pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter(
+            "domain", str, description="Find the customer Smart Accounts of this domain (exact, case-insensitive); "
+                                       "without it: the accounts you hold a role in or are a member of.",
+        )],
+        responses={200: SmartAccountSerializer(many=True), **errors(400, 401)},
+        summary="Find Smart Accounts by domain, or list your own",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=SmartAccountCreateSerializer, responses={201: SmartAccountDetailSerializer, **errors(400, 401, 403)},
+        summary="Create a Smart Account for yourself, request one for a customer, or create a holding account",
+        description="`kind: customer` with no `contact_email` (or your own): an account for your own email's domain, "
+                    "active at once, you its SA admin. With another user's `contact_email` (partner users): a `new` "
+                    "account the contact activates. `kind: holding`: a holding account of your partner.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_data(SmartAccountCreateSerializer, request)
+        user = request.user
+        contact_email = data["contact_email"].strip().lower()
+        if data["kind"] == SmartAccountKind.HOLDING:
+            sa = services.holding_account_create(name=data["name"], partner=data["partner"], actor=user)
+        elif contact_email and contact_email != user.email.lower():
+            sa = services.smart_account_request(name=data["name"], domain=data["domain"], contact_email=contact_email,
+                                                actor=user)
+        else:
+            sa = services.smart_account_create(name=data["name"], domain=data["domain"], actor=user)
+        return Response(smart_account_detail(request, smart_accounts_with_root().get(pk=sa.pk)),
+                        status=status.HTTP_201_CREATED)
+
+
+class SmartAccountDetailView(APIView):
+    @extend_schema(responses={200: SmartAccountDetailSerializer, **errors(401, 404)},
+                   summary="One Smart Account, with your roles in it")
+    def get(self, request: Request, pk: int) -> Response:
+        sa = get_visible_or_404(request, smart_accounts_with_root(), pk=pk)
+        return Response(smart_account_detail(request, sa))
+
+
+class SmartAccountActivateView(APIView):
+    @extend_schema(
+        request=SmartAccountActivateSerializer, responses={200: SmartAccountDetailSerializer, **errors(400, 401, 403, 404)},
+        summary="Activate a new account (its named contact)",
+        description="`new` → `active`; the contact becomes its SA admin and may give the partner user who requested "
+                    "it a role in the same step. Found (else 404) by its contact, its requester, staff and anyone "
+                    "who can see it; only the contact (or staff) may activate (403).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        # A `new` account has no role holders yet, so permissions.visible does not find it for
+        # its contact: the contact and the requester (who knows its id) find it here as well.
+        user = request.user
+        known = SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER).filter(
+            Q(contact=user) | Q(requested_by=user) | Q(pk__in=permissions.visible(user, SmartAccount).values("pk"))
+        )
+        sa = get_object_or_404(known, pk=pk)
+        data = validated_data(SmartAccountActivateSerializer, request)
+        services.smart_account_activate(smart_account=sa, actor=user,
+                                        grant_partner_role=data["grant_partner_role"] or None)
+        return Response(smart_account_detail(request, smart_accounts_with_root().get(pk=sa.pk)))
+
+
+# --- access requests --------------------------------------------------------------------------
+
+
+def access_requests_with_scope() -> QuerySet[AccessRequest]:
+    return AccessRequest.objects.select_related("requester", "decided_by").prefetch_related("requested_virtual_accounts")
+
+
+class AccessRequestListView(generics.ListAPIView):
+    """Ask for access to an account found by domain (any verified user); its SA admins list the requests."""
+
+    serializer_class = AccessRequestSerializer
+
+    def get_queryset(self) -> QuerySet[AccessRequest]:
+        sa = get_visible_or_404(self.request, SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER), ADMINISTER,
+                                pk=self.kwargs["pk"])
+        qs = access_requests_with_scope().filter(smart_account=sa).order_by("-created_at", "-pk")
+        wanted = self.request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in AccessRequestStatus.values:
+                raise ValidationError({"status": [f"Choose one of {', '.join(AccessRequestStatus.values)}."]})
+            qs = qs.filter(status=wanted)
+        return qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=AccessRequestStatus.values, description="Only these.")],
+        responses={200: AccessRequestSerializer(many=True), **errors(400, 401, 403, 404)},
+        summary="Access requests for an account, newest first (its SA admins)",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=AccessRequestCreateSerializer, responses={201: AccessRequestSerializer, **errors(400, 401, 403, 404)},
+        summary="Ask an account's admins for access (any verified user)",
+        description="The account is one found by domain search: no role is needed to ask. Its SA admins are emailed.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        sa = get_object_or_404(SmartAccount, pk=pk, kind=SmartAccountKind.CUSTOMER)
+        data = validated_data(AccessRequestCreateSerializer, request,
+                              virtual_accounts=VirtualAccount.objects.filter(smart_account=sa))
+        access_request = services.access_request_create(smart_account=sa, actor=request.user, **data)
+        return Response(AccessRequestSerializer(access_requests_with_scope().get(pk=access_request.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+def access_request_for_admin(request: Request, pk: int) -> AccessRequest:
+    """404 unless the caller sees its account; 403 unless they administer it."""
+    return get_visible_or_404(request, AccessRequest.objects.select_related("smart_account"), ADMINISTER, pk=pk)
+
+
+class AccessRequestApproveView(APIView):
+    @extend_schema(
+        request=AccessRequestApproveSerializer, responses={200: AccessRequestSerializer, **errors(400, 401, 403, 404)},
+        summary="Approve an access request with a role and scope (SA admin)",
+        description="An SA role covers the whole account; a VA role needs `virtual_accounts` and applies to each "
+                    "one's subtree. The requester is emailed.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = access_request_for_admin(request, pk)
+        data = validated_data(AccessRequestApproveSerializer, request,
+                              virtual_accounts=VirtualAccount.objects.filter(smart_account=access_request.smart_account))
+        services.access_request_approve(access_request=access_request, actor=request.user, **data)
+        return Response(AccessRequestSerializer(access_requests_with_scope().get(pk=pk)).data)
+
+
+class AccessRequestDenyView(APIView):
+    @extend_schema(
+        request=AccessRequestDenySerializer, responses={200: AccessRequestSerializer, **errors(400, 401, 403, 404)},
+        summary="Decline an access request, optionally saying why (SA admin)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = access_request_for_admin(request, pk)
+        data = validated_data(AccessRequestDenySerializer, request)
+        services.access_request_deny(access_request=access_request, actor=request.user, **data)
+        return Response(AccessRequestSerializer(access_requests_with_scope().get(pk=pk)).data)
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+class RoleListView(generics.ListAPIView):
+    """Who holds which role: SA admins see and grant every role; a VA admin the VA roles of its subtree."""
+
+    serializer_class = RoleSerializer
+
+    def get_smart_account(self) -> tuple[SmartAccount, bool, QuerySet[VirtualAccount]]:
+        """The account (404 unless visible), whether the caller administers all of it, and the
+        Virtual Accounts they administer; 403 for role holders who administer nothing in it."""
+        user = self.request.user
+        sa = get_visible_or_404(self.request, SmartAccount.objects.all(), pk=self.kwargs["pk"])
+        if permissions.can(user, ADMINISTER, sa):
+            return sa, True, VirtualAccount.objects.filter(smart_account=sa)
+        managed = permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa)
+        if not managed.exists():
+            raise PermissionDenied("Only the account's admins manage its roles.")
+        return sa, False, managed
+
+    def get_queryset(self) -> list:
+        sa, whole_account, managed = self.get_smart_account()
+        sa_roles = (
+            SmartAccountRole.objects.filter(content_object=sa).select_related("user", "permission", "granted_by")
+            .order_by("user__email", "permission__codename")
+            if whole_account else SmartAccountRole.objects.none()
+        )
+        va_roles = (
+            VirtualAccountRole.objects.filter(content_object__in=managed)
+            .select_related("user", "permission", "granted_by", "content_object")
+            .order_by("content_object__tree_id", "content_object__lft", "user__email", "permission__codename")
+        )
+        # Two tables, one list: an account's roles are few enough to page in memory (two queries).
+        return [*sa_roles, *va_roles]
+
+    @extend_schema(
+        responses={200: RoleSerializer(many=True), **errors(401, 403, 404)},
+        summary="Roles in an account: SA roles, then VA roles in tree order",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=RoleGrantSerializer, responses={201: RoleSerializer, **errors(400, 401, 403, 404)},
+        summary="Grant a role (SA admin; a VA admin grants VA roles in its subtree)",
+        description="Replaces any other role the user held on the same account or Virtual Account.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        sa, _, _ = self.get_smart_account()
+        data = validated_data(RoleGrantSerializer, request,
+                              virtual_accounts=permissions.navigation_virtual_accounts(request.user, sa))
+        row = services.role_grant(smart_account=sa, email=data["user_email"], role=data["role"],
+                                  virtual_account=data["virtual_account"], actor=request.user)
+        return Response(RoleSerializer(services.role_get(row.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class RoleDetailView(APIView):
+    @extend_schema(responses={204: None, **errors(400, 401, 403, 404)},
+                   summary="Revoke a role; access ends at once (SA admin; VA admin for VA roles in its subtree)")
+    def delete(self, request: Request, pk) -> Response:
+        row = services.role_get(pk)
+        if row is None:
+            raise Http404("No such role.")
+        sa_id = row.content_object_id if isinstance(row, SmartAccountRole) else row.content_object.smart_account_id
+        get_visible_or_404(request, SmartAccount.objects.all(), pk=sa_id)
+        services.role_revoke(role=row, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- holding-account members ------------------------------------------------------------------
+
+
+class HoldingMemberListView(generics.ListAPIView):
+    """Members of a holding account: its partner's users join it (or its admins add them)."""
+
+    serializer_class = HoldingMemberSerializer
+
+    def get_holding_account(self) -> SmartAccount:
+        """A holding account of the caller's own partner (any for staff); 404 otherwise."""
+        user = self.request.user
+        qs = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).select_related("partner")
+        if not user.is_staff:
+            qs = qs.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
+        return get_object_or_404(qs, pk=self.kwargs["pk"])
+
+    def get_queryset(self) -> QuerySet[HoldingMembership]:
+        sa = self.get_holding_account()
+        permissions.require(self.request.user, HOLD, sa)
+        return HoldingMembership.objects.filter(smart_account=sa).select_related("user").order_by("user__email")
+
+    @extend_schema(
+        responses={200: HoldingMemberSerializer(many=True), **errors(401, 403, 404)},
+        summary="Members of a holding account (its members, partner admins)",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=HoldingMemberAddSerializer, responses={201: HoldingMemberSerializer, **errors(400, 401, 403, 404)},
+        summary="Join a holding account, or add a colleague to it (partner admin); sets `notify`",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        sa = self.get_holding_account()
+        data = validated_data(HoldingMemberAddSerializer, request)
+        membership = services.holding_member_add(smart_account=sa, email=data.get("email") or request.user.email,
+                                                 notify=data["notify"], actor=request.user)
+        return Response(HoldingMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+# --- Virtual Accounts -------------------------------------------------------------------------
+
+
+class VirtualAccountListView(generics.ListAPIView):
+    """An account's tree as a flat list in tree order: what the caller may see, plus the path to it."""
+
+    serializer_class = VirtualAccountSerializer
+
+    def get_smart_account(self) -> SmartAccount:
+        return get_visible_or_404(self.request, SmartAccount.objects.all(), pk=self.kwargs["pk"])
+
+    def get_queryset(self) -> QuerySet[VirtualAccount]:
+        user = self.request.user
+        sa = self.get_smart_account()
+        if sa.is_holding and permissions.can(user, HOLD, sa):
+            # Holding-account members park and move orders by Virtual Account: they get its names.
+            tree = VirtualAccount.objects.filter(smart_account=sa)
+        else:
+            tree = permissions.navigation_virtual_accounts(user, sa)
+        viewable = permissions.visible_virtual_accounts(user, VIEW).filter(pk=OuterRef("pk"))
+        return tree.annotate(is_visible=Exists(viewable)).order_by("tree_id", "lft")
+
+    @extend_schema(
+        responses={200: VirtualAccountSerializer(many=True), **errors(401, 404)},
+        summary="An account's Virtual Accounts (tree order)",
+        description="Nodes you may see have `visible: true`; the nodes above them, listed only as the path to "
+                    "navigate, have `visible: false` (name only). Sibling subtrees you have no role on are absent.",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=VirtualAccountCreateSerializer, responses={201: VirtualAccountSerializer, **errors(400, 401, 403, 404)},
+        summary="Create a Virtual Account below a parent (SA admin; VA admin below its VA)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = request.user
+        sa = self.get_smart_account()
+        if not permissions.visible_virtual_accounts(user, STRUCTURE).filter(smart_account=sa).exists():
+            raise PermissionDenied("You may not create Virtual Accounts in this account.")
+        data = validated_data(VirtualAccountCreateSerializer, request,
+                              virtual_accounts=permissions.navigation_virtual_accounts(user, sa))
+        va = services.virtual_account_create(actor=user, **data)
+        return Response(VirtualAccountSerializer(va).data, status=status.HTTP_201_CREATED)
+
+
+def require_restructure(user: User, va: VirtualAccount) -> None:
+    """403 unless the caller may rename/move/delete it. The root is never changed, a rule the
+    service answers (400) to those who may structure it."""
+    allowed = permissions.can_restructure(user, va) if va.parent_id else permissions.can(user, STRUCTURE, va)
+    if not allowed:
+        raise PermissionDenied("You may not change this Virtual Account.")
+
+
+class VirtualAccountDetailView(APIView):
+    def get_virtual_account(self, request: Request, pk: int) -> VirtualAccount:
+        return get_visible_or_404(request, VirtualAccount.objects.select_related("smart_account", "parent"), pk=pk)
+
+    @extend_schema(responses={200: VirtualAccountSerializer, **errors(401, 404)}, summary="One Virtual Account")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(VirtualAccountSerializer(self.get_virtual_account(request, pk)).data)
+
+    @extend_schema(
+        request=VirtualAccountUpdateSerializer, responses={200: VirtualAccountSerializer, **errors(400, 401, 403, 404)},
+        summary="Rename and/or move a Virtual Account within its account (SA admin; VA admin below its VA)",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        user = request.user
+        va = self.get_virtual_account(request, pk)
+        require_restructure(user, va)
+        data = validated_data(VirtualAccountUpdateSerializer, request,
+                              virtual_accounts=permissions.navigation_virtual_accounts(user, va.smart_account))
+        with transaction.atomic():  # a move and a rename in one request: both or neither
+            if "parent" in data and data["parent"].pk != va.parent_id:
+                va = services.virtual_account_move(virtual_account=va, parent=data["parent"], actor=user)
+            if "name" in data or "description" in data:
+                va = services.virtual_account_rename(virtual_account=va, name=data.get("name", va.name),
+                                                     description=data.get("description"), actor=user)
+        return Response(VirtualAccountSerializer(VirtualAccount.objects.get(pk=va.pk)).data)
+
+    @extend_schema(responses={204: None, **errors(400, 401, 403, 404)},
+                   summary="Delete an empty Virtual Account (no children, licenses or devices)")
+    def delete(self, request: Request, pk: int) -> Response:
+        va = self.get_virtual_account(request, pk)
+        require_restructure(request.user, va)
+        services.virtual_account_delete(virtual_account=va, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

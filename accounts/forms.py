@@ -123,3 +123,70 @@ class AccessRequestApproveForm(forms.Form):
 
 class AccessRequestDenyForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+
+# --- partner pages, support, API keys, privacy (issue 3) -------------------------------------
+
+
+class PartnerMemberAddForm(forms.Form):
+    email = forms.EmailField(label="Colleague's email", help_text="They must already have signed up to the portal.")
+    is_admin = forms.BooleanField(required=False, label="Make them a partner admin",
+                                  help_text="Partner admins add and remove members and manage holding accounts.")
+
+
+class HoldingAccountCreateForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Holding account name",
+                           help_text="For example “Northwind stock”. Most partners need just one.")
+
+
+class HoldingMemberAddForm(forms.Form):
+    email = forms.EmailField(label="Member's email", help_text="A member of your partner organisation.")
+    notify = forms.BooleanField(required=False, initial=True, label="Email them when orders arrive here")
+
+
+class HoldingMemberNotifyForm(forms.Form):
+    notify = forms.BooleanField(required=False)
+
+
+class SmartAccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SmartAccount) -> str:
+        return f"{obj.name} (holding account)" if obj.is_holding else f"{obj.name} ({obj.domain})"
+
+
+class SupportCaseForm(forms.Form):
+    subject = forms.CharField(max_length=200, help_text="One line: what went wrong or what you need.")
+    smart_account = SmartAccountChoiceField(
+        queryset=SmartAccount.objects.none(), required=False, label="Account it is about",
+        empty_label="— Not about one account —",
+    )
+    order_number = forms.CharField(max_length=40, required=False, label="Order number",
+                                   help_text="If it is about an order, e.g. SO-100042.")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Description", max_length=10000,
+                           help_text="What you did, what you expected, what happened instead.")
+
+    def __init__(self, *args, accounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["smart_account"].queryset = accounts
+
+
+class SupportReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your reply", max_length=10000)
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Key name",
+                           help_text="What uses it, e.g. “inventory sync script”; you can revoke it by name later.")
+
+
+class AccountCloseForm(forms.Form):
+    confirm_email = forms.CharField(label="Type your email address to confirm", max_length=254)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_confirm_email(self) -> str:
+        value = self.cleaned_data["confirm_email"].strip()
+        if value.lower() != self.user.email.lower():
+            raise ValidationError(f"Type your email address, {self.user.email}, exactly.")
+        return value

@@ -14,7 +14,7 @@ from enum import Enum
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from .models import (
     HoldingMembership,
@@ -251,8 +251,9 @@ def get_or_404(user, queryset: QuerySet, capability: Capability = VIEW, **lookup
     user may see it but not do `capability` on it."""
     model = queryset.model
     try:
-        obj = visible(user, model, VIEW).filter(pk__in=queryset.filter(**lookup).values("pk")).get()
-    except model.DoesNotExist:
+        # Filter the caller's queryset (keeping its select_related) by what the user may see.
+        obj = queryset.filter(**lookup).filter(pk__in=visible(user, model, VIEW).values("pk")).get()
+    except (model.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404(f"No {model._meta.verbose_name} found.")
     if capability != VIEW and not can(user, capability, obj):
         raise PermissionDenied(f"You may not {capability.value} this {model._meta.verbose_name}.")
@@ -263,3 +264,24 @@ def require(user, capability: Capability, obj) -> None:
     """Raise 403 unless the user may do it (call after the object was found visible)."""
     if not can(user, capability, obj):
         raise PermissionDenied(f"You may not {capability.value} this {obj._meta.verbose_name}.")
+
+
+# --- partner pages (my partner organisation, its holding accounts) -----------------------
+
+def can_manage_partner(user, partner) -> bool:
+    """Add/remove a partner's members, make them admins, manage other members' holding-account
+    memberships: the partner's admins (and staff). One query."""
+    if _is_anonymous(user):
+        return False
+    if _is_staff(user):
+        return True
+    return PartnerMembership.objects.filter(user=user, partner=partner, is_admin=True).exists()
+
+
+def partner_holding_accounts(user) -> QuerySet:
+    """Holding accounts a user finds on the partner pages: every holding account of their own
+    partner (members see them to join them; HOLD rights still need the membership)."""
+    qs = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING)
+    if _is_anonymous(user):
+        return qs.none()
+    return qs.filter(partner__memberships__user=user)

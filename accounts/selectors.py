@@ -1,9 +1,221 @@
 """Reads of accounts data for pages and the API."""
-from django.db.models import QuerySet
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
 from . import permissions
-from .models import SmartAccount
+from .models import (
+    AccessRequest,
+    ApiKey,
+    Event,
+    HoldingMembership,
+    Partner,
+    PartnerMembership,
+    Role,
+    SmartAccount,
+    SmartAccountKind,
+    SmartAccountRole,
+    SupportCase,
+    SupportMessage,
+    User,
+    VirtualAccount,
+    VirtualAccountRole,
+)
 
 
 def smart_accounts_for_switcher(*, user) -> QuerySet[SmartAccount]:
     return permissions.visible(user, SmartAccount).only("id", "name", "kind", "domain").order_by("name")[:50]
+
+
+# --- partner pages, privacy and support (issue 3) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManagedRole:
+    """One role a partner's user holds in a customer's Smart Account ("customers I manage")."""
+
+    id: object
+    smart_account: SmartAccount
+    virtual_account: VirtualAccount | None
+    user: User
+    role: str
+    role_label: str
+    granted_by: User | None
+    granted_at: datetime
+
+    @property
+    def scope(self) -> str:
+        return self.virtual_account.name if self.virtual_account else "Whole account"
+
+
+def partner_customer_roles(*, partner: Partner) -> list[ManagedRole]:
+    """Every SA and VA role that the partner's members hold in customer Smart Accounts, by
+    account, then scope, then user. Two queries, whatever the number of roles."""
+    members = PartnerMembership.objects.filter(partner=partner).values("user_id")
+    sa_rows = SmartAccountRole.objects.filter(
+        user__in=members, content_object__kind=SmartAccountKind.CUSTOMER
+    ).select_related("user", "permission", "granted_by", "content_object")
+    va_rows = VirtualAccountRole.objects.filter(
+        user__in=members, content_object__smart_account__kind=SmartAccountKind.CUSTOMER
+    ).select_related("user", "permission", "granted_by", "content_object__smart_account")
+    rows = [
+        ManagedRole(r.pk, r.content_object, None, r.user, r.permission.codename, r.permission.name, r.granted_by, r.granted_at)
+        for r in sa_rows
+    ] + [
+        ManagedRole(r.pk, r.content_object.smart_account, r.content_object, r.user, r.permission.codename,
+                    r.permission.name, r.granted_by, r.granted_at)
+        for r in va_rows
+    ]
+    rows.sort(key=lambda r: (
+        r.smart_account.name.lower(), r.smart_account.pk,
+        (r.virtual_account.tree_id, r.virtual_account.lft) if r.virtual_account else (0, 0), r.user.email,
+    ))
+    return rows
+
+
+def support_cases_of(*, user: User) -> QuerySet[SupportCase]:
+    """A user's own support cases (nobody else's, staff included: staff answer in the admin)."""
+    return (
+        SupportCase.objects.filter(user=user)
+        .select_related("smart_account")
+        .annotate(message_count=Count("messages"))
+        .order_by("-updated_at", "-pk")
+    )
+
+
+EVENTS_IN_EXPORT = 1000
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _redact(value, own_email: str):
+    """Another person's email address is their data, not the exporter's: replace it."""
+    if isinstance(value, str):
+        return _EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() == own_email else "[another user]", value)
+    if isinstance(value, dict):
+        return {key: _redact(item, own_email) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(item, own_email) for item in value]
+    return value
+
+
+def _who(person_id: int | None, user: User) -> str:
+    if person_id is None:
+        return "system"
+    return "you" if person_id == user.pk else "another user"
+
+
+def _account(sa: SmartAccount | None) -> dict | None:
+    if sa is None:
+        return None
+    return {"id": sa.pk, "name": sa.name, "domain": sa.domain, "kind": sa.kind}
+
+
+def user_personal_data(user: User) -> dict:
+    """Everything the portal keeps about `user`, as JSON-ready data ("download my data").
+
+    Other people appear only as "you", "another user", "support" or "system": their email
+    addresses are their data, not the exporter's. A fixed number of queries."""
+    own_email = user.email.lower()
+    membership = PartnerMembership.objects.filter(user=user).select_related("partner").first()
+    sa_roles = SmartAccountRole.objects.filter(user=user).select_related("permission", "content_object")
+    va_roles = VirtualAccountRole.objects.filter(user=user).select_related("permission", "content_object__smart_account")
+    holdings = HoldingMembership.objects.filter(user=user).select_related("smart_account__partner")
+    requests = (
+        AccessRequest.objects.filter(requester=user).select_related("smart_account")
+        .prefetch_related("requested_virtual_accounts").order_by("-created_at")
+    )
+    cases = (
+        SupportCase.objects.filter(user=user).select_related("smart_account")
+        .prefetch_related(Prefetch("messages", queryset=SupportMessage.objects.order_by("created_at", "pk")))
+        .order_by("-created_at")
+    )
+    events = (
+        Event.objects.filter(actor=user).select_related("smart_account", "virtual_account")
+        .order_by("-created_at", "-pk")[:EVENTS_IN_EXPORT]
+    )
+    return {
+        "generated_at": _iso(timezone.now()),
+        "profile": {
+            "id": user.pk,
+            "email": user.email,
+            "name": user.name,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+            "is_staff": user.is_staff,
+            "email_addresses": [
+                {"email": e.email, "verified": e.verified, "primary": e.primary} for e in user.emailaddress_set.all()
+            ],
+        },
+        "partner_membership": None if membership is None else {
+            "partner": membership.partner.name,
+            "kind": membership.partner.kind,
+            "is_admin": membership.is_admin,
+            "since": _iso(membership.created_at),
+        },
+        "roles": [
+            {"role": r.permission.codename, "role_label": r.permission.name, "smart_account": _account(r.content_object),
+             "scope": "account", "virtual_account": None, "granted_by": _who(r.granted_by_id, user),
+             "granted_at": _iso(r.granted_at)}
+            for r in sa_roles
+        ] + [
+            {"role": r.permission.codename, "role_label": r.permission.name,
+             "smart_account": _account(r.content_object.smart_account), "scope": "virtual_account",
+             "virtual_account": {"id": r.content_object.pk, "name": r.content_object.name},
+             "granted_by": _who(r.granted_by_id, user), "granted_at": _iso(r.granted_at)}
+            for r in va_roles
+        ],
+        "holding_memberships": [
+            {"smart_account": _account(h.smart_account), "partner": h.smart_account.partner.name,
+             "notify": h.notify, "since": _iso(h.created_at)}
+            for h in holdings
+        ],
+        "access_requests": [
+            {"smart_account": _account(r.smart_account), "status": r.status, "message": r.message,
+             "requested_virtual_accounts": [va.name for va in r.requested_virtual_accounts.all()],
+             "granted_role": r.granted_role, "reason": _redact(r.reason, own_email),
+             "created_at": _iso(r.created_at), "decided_at": _iso(r.decided_at)}
+            for r in requests
+        ],
+        "support_cases": [
+            {"id": c.pk, "subject": c.subject, "status": c.status, "smart_account": _account(c.smart_account),
+             "order_number": c.order_number, "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at),
+             "messages": [
+                 {"from": "support" if m.from_staff else "you", "body": _redact(m.body, own_email) if m.from_staff else m.body,
+                  "created_at": _iso(m.created_at)}
+                 for m in c.messages.all()
+             ]}
+            for c in cases
+        ],
+        "events": [
+            {"time": _iso(e.created_at), "smart_account": {"id": e.smart_account_id, "name": e.smart_account.name},
+             "virtual_account": e.virtual_account.name if e.virtual_account else None, "action": e.action,
+             "object_type": e.object_type, "object": _redact(e.object_repr, own_email),
+             "detail": _redact(e.detail, own_email)}
+            for e in events
+        ],
+        "api_keys": [
+            {"name": k.name, "prefix": k.prefix, "created_at": _iso(k.created_at), "last_used_at": _iso(k.last_used_at),
+             "revoked_at": _iso(k.revoked_at)}
+            for k in ApiKey.objects.filter(user=user).order_by("-created_at")
+        ],
+    }
+
+
+def sole_admin_accounts(*, user: User) -> QuerySet[SmartAccount]:
+    """Customer accounts in which `user` is the only Smart Account admin (closing their portal
+    account would leave these without anyone able to grant roles)."""
+    admins = (
+        SmartAccountRole.objects.filter(content_object=OuterRef("pk"), permission__codename=Role.SA_ADMIN)
+        .values("content_object").annotate(n=Count("pk")).values("n")
+    )
+    mine = SmartAccountRole.objects.filter(user=user, permission__codename=Role.SA_ADMIN).values("content_object_id")
+    return SmartAccount.objects.filter(pk__in=mine).annotate(admin_count=Subquery(admins)).filter(admin_count=1).order_by("name")

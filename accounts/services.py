@@ -293,6 +293,9 @@ def partner_member_add(*, partner: Partner, email: str, is_admin: bool = False, 
     existing = PartnerMembership.objects.filter(user=user).select_related("partner").first()
     if existing is not None and existing.partner_id != partner.pk:
         raise ValidationError({"email": f"{user.email} already belongs to partner {existing.partner.name}."})
+    if existing is not None and existing.is_admin and not is_admin:
+        if not PartnerMembership.objects.filter(partner=partner, is_admin=True).exclude(pk=existing.pk).exists():
+            raise ValidationError({"is_admin": "A partner keeps at least one admin."})
     membership, _ = PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner, "is_admin": is_admin})
     return membership
 
@@ -485,6 +488,7 @@ def smart_account_set_default_virtual_account(*, virtual_account: VirtualAccount
 @transaction.atomic
 def holding_account_create(*, name: str, actor: User, partner: Partner | None = None) -> SmartAccount:
     """Flow 4: a holding account for the actor's partner; the creator joins it."""
+    _require_verified(actor)
     partner = partner or partner_of(actor)
     if partner is None:
         raise ValidationError({"kind": "Only partner users can create a holding account."})
@@ -642,15 +646,24 @@ def _permission(role: str) -> Permission:
 def _role_set(*, user: User, role: str, target, smart_account: SmartAccount, actor: User | None):
     """Give `user` exactly `role` on `target`, replacing any other role they held on it."""
     model = SmartAccountRole if role in SA_ROLES else VirtualAccountRole
-    model.objects.filter(user=user, content_object=target).exclude(permission__codename=role).delete()
+    others = model.objects.filter(user=user, content_object=target).exclude(permission__codename=role)
+    replaced = sorted(others.values_list("permission__codename", flat=True))
+    if Role.SA_ADMIN in replaced:
+        # Replacing an admin's role is revoking it: the account keeps at least one admin.
+        admins = SmartAccountRole.objects.filter(content_object=target, permission__codename=Role.SA_ADMIN).select_for_update()
+        if len(admins) <= 1:
+            raise ValidationError({"role": "An account keeps at least one Smart Account admin."})
+    others.delete()
     row, created = model.objects.get_or_create(
         user=user, content_object=target, permission=_permission(role), defaults={"granted_by": actor}
     )
     if created:
+        detail = {"user": user.email, "role": role, "scope": "account" if model is SmartAccountRole else target.name}
+        if replaced:
+            detail["replaced"] = replaced
         event_record(
             smart_account=smart_account, action="role.granted", actor=actor,
-            virtual_account=target if isinstance(target, VirtualAccount) else None, obj=row,
-            detail={"user": user.email, "role": role, "scope": "account" if model is SmartAccountRole else target.name},
+            virtual_account=target if isinstance(target, VirtualAccount) else None, obj=row, detail=detail,
         )
     return row
 
@@ -863,3 +876,21 @@ def user_close(*, user: User, actor: User) -> None:
     user.save()
     user.emailaddress_set.all().delete()
 
+
+
+# --- partner pages (issue 3: partner members) --------------------------------------------
+
+
+@transaction.atomic
+def partner_member_set_admin(*, membership: PartnerMembership, is_admin: bool, actor: User | None) -> PartnerMembership:
+    """Make a partner member an admin, or an ordinary member again; a partner keeps at least
+    one admin (rows locked so two admins demoting each other cannot both succeed)."""
+    _require_partner_admin(actor, membership.partner)
+    admins = list(
+        PartnerMembership.objects.select_for_update().filter(partner=membership.partner, is_admin=True).values_list("pk", flat=True)
+    )
+    if not is_admin and admins == [membership.pk]:
+        raise ValidationError({"is_admin": "A partner keeps at least one admin; make someone else admin first."})
+    PartnerMembership.objects.filter(pk=membership.pk).update(is_admin=is_admin)
+    membership.is_admin = is_admin
+    return membership

@@ -1,37 +1,58 @@
 """Pages of the accounts app: find, create and request Smart Accounts, activate them, organise
-Virtual Accounts, and manage users, roles and access requests. Each view binds a form, calls
-one service and redirects; who may do what is asked of accounts.permissions."""
+Virtual Accounts, and manage users, roles and access requests; the partner pages (members,
+holding accounts, customers managed), help, privacy, support cases and API keys. Each view
+binds a form, calls one service and redirects; who may do what is asked of accounts.permissions."""
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .forms import (
     AccessRequestApproveForm,
     AccessRequestDenyForm,
     AccessRequestForm,
+    AccountCloseForm,
     ActivationForm,
+    ApiKeyCreateForm,
     DomainSearchForm,
+    HoldingAccountCreateForm,
+    HoldingMemberAddForm,
+    HoldingMemberNotifyForm,
+    PartnerMemberAddForm,
     RoleGrantForm,
     SmartAccountCreateForm,
     SmartAccountRequestForm,
+    SupportCaseForm,
+    SupportReplyForm,
     VirtualAccountForm,
     run_service,
 )
 from .models import (
     AccessRequest,
     AccessRequestStatus,
+    ApiKey,
+    HoldingMembership,
+    Partner,
     PartnerMembership,
     SmartAccount,
     SmartAccountKind,
     SmartAccountRole,
+    SupportCase,
+    SupportCaseStatus,
     VirtualAccount,
     VirtualAccountRole,
     normalise_domain,
@@ -324,3 +345,410 @@ def access_request_deny(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         messages.error(request, "Not declined: " + " ".join(e for errors in form.errors.values() for e in errors))
     return redirect("accounts:smart_account_users", pk=access_request.smart_account_id)
+
+
+# --- partner pages (/partner/): the organisation, its holding accounts, customers managed ------
+
+
+def _partner_or_404(request: HttpRequest) -> Partner:
+    """The signed-in user's partner organisation: partner pages act on it and nothing else."""
+    partner = services.partner_of(request.user)
+    if partner is None:
+        raise Http404("You are not a member of a partner organisation.")
+    return partner
+
+
+def _not_a_partner(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/partner_none.html")
+
+
+def _render_partner_detail(request: HttpRequest, partner: Partner, *, add_form: PartnerMemberAddForm | None = None) -> HttpResponse:
+    members = list(PartnerMembership.objects.filter(partner=partner).select_related("user").order_by("-is_admin", "user__email"))
+    context = {
+        "partner": partner,
+        "tab": "organisation",
+        "members": members,
+        "admin_count": sum(1 for m in members if m.is_admin),
+        "is_partner_admin": permissions.can_manage_partner(request.user, partner),
+        "linked_resellers": list(partner.linked_resellers.order_by("name")),
+        "distributors": list(partner.distributors.order_by("name")),
+        "add_form": add_form or PartnerMemberAddForm(),
+    }
+    return render(request, "accounts/partner_detail.html", context)
+
+
+@login_required
+def partner_detail(request: HttpRequest) -> HttpResponse:
+    partner = services.partner_of(request.user)
+    if partner is None:
+        return _not_a_partner(request)
+    return _render_partner_detail(request, partner)
+
+
+@require_POST
+@login_required
+def partner_member_add(request: HttpRequest) -> HttpResponse:
+    partner = _partner_or_404(request)
+    if not permissions.can_manage_partner(request.user, partner):
+        raise PermissionDenied("Only a partner admin may add members.")
+    form = PartnerMemberAddForm(request.POST)
+    if form.is_valid():
+        email = form.cleaned_data["email"]
+        if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
+            # Adding again would silently change their admin flag; the toggle in the list does that.
+            form.add_error("email", f"{email} is already a member of {partner.name}.")
+        else:
+            membership = run_service(form, services.partner_member_add, partner=partner, actor=request.user,
+                                     email=email, is_admin=form.cleaned_data["is_admin"])
+            if membership is not None:
+                role = "a partner admin" if membership.is_admin else "a member"
+                messages.success(request, f"{membership.user.email} is now {role} of {partner.name}.")
+                return redirect("partner:partner_detail")
+    return _render_partner_detail(request, partner, add_form=form)
+
+
+def _partner_membership(request: HttpRequest, pk: int) -> PartnerMembership:
+    partner = _partner_or_404(request)
+    return get_object_or_404(PartnerMembership.objects.select_related("user", "partner"), pk=pk, partner=partner)
+
+
+@require_POST
+@login_required
+def partner_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _partner_membership(request, pk)
+    try:
+        services.partner_member_remove(membership=membership, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("partner:partner_detail")
+    if membership.user_id == request.user.pk:
+        messages.success(request, f"You left {membership.partner.name}.")
+        return redirect("portal:dashboard")
+    messages.success(
+        request, f"{membership.user.email} no longer belongs to {membership.partner.name}; "
+                 "their holding-account memberships ended with it."
+    )
+    return redirect("partner:partner_detail")
+
+
+@require_POST
+@login_required
+def partner_member_set_admin(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _partner_membership(request, pk)
+    make_admin = request.POST.get("is_admin") in ("1", "true", "on")
+    try:
+        services.partner_member_set_admin(membership=membership, is_admin=make_admin, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if make_admin:
+            messages.success(request, f"{membership.user.email} is now a partner admin.")
+        else:
+            messages.success(request, f"{membership.user.email} is no longer a partner admin.")
+    return redirect("partner:partner_detail")
+
+
+def _render_holding_accounts(
+    request: HttpRequest, partner: Partner, *,
+    create_form: HoldingAccountCreateForm | None = None, add_forms: dict | None = None,
+) -> HttpResponse:
+    members = HoldingMembership.objects.select_related("user").order_by("user__email")
+    accounts = list(
+        SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING, partner=partner)
+        .prefetch_related(Prefetch("holding_memberships", queryset=members)).order_by("name")
+    )
+    add_forms = add_forms or {}
+    for sa in accounts:
+        sa.members = list(sa.holding_memberships.all())
+        sa.my_membership = next((m for m in sa.members if m.user_id == request.user.pk), None)
+        sa.add_form = add_forms.get(sa.pk) or HoldingMemberAddForm(prefix=f"h{sa.pk}")
+        sa.add_form.fields["email"].widget.attrs["list"] = "partner-member-emails"
+    context = {
+        "partner": partner,
+        "tab": "holding",
+        "accounts": accounts,
+        "is_partner_admin": permissions.can_manage_partner(request.user, partner),
+        "partner_member_emails": PartnerMembership.objects.filter(partner=partner)
+        .order_by("user__email").values_list("user__email", flat=True),
+        "create_form": create_form or HoldingAccountCreateForm(),
+    }
+    return render(request, "accounts/holding_account_list.html", context)
+
+
+@login_required
+def holding_account_list(request: HttpRequest) -> HttpResponse:
+    partner = services.partner_of(request.user)
+    if partner is None:
+        return _not_a_partner(request)
+    return _render_holding_accounts(request, partner)
+
+
+@require_POST
+@login_required
+def holding_account_create(request: HttpRequest) -> HttpResponse:
+    partner = _partner_or_404(request)
+    form = HoldingAccountCreateForm(request.POST)
+    if form.is_valid():
+        sa = run_service(form, services.holding_account_create, name=form.cleaned_data["name"], partner=partner,
+                         actor=request.user)
+        if sa is not None:
+            messages.success(request, f"Holding account {sa.name} created. You are its first member and get its order emails.")
+            return redirect("partner:holding_account_list")
+    return _render_holding_accounts(request, partner, create_form=form)
+
+
+def _holding_account(request: HttpRequest, pk: int) -> SmartAccount:
+    return get_object_or_404(permissions.partner_holding_accounts(request.user).select_related("partner"), pk=pk)
+
+
+def _holding_membership(request: HttpRequest, pk: int) -> HoldingMembership:
+    memberships = HoldingMembership.objects.select_related("user", "smart_account__partner").filter(
+        smart_account__in=permissions.partner_holding_accounts(request.user)
+    )
+    return get_object_or_404(memberships, pk=pk)
+
+
+@require_POST
+@login_required
+def holding_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Join a holding account (own email) or, as a partner admin, add a colleague to it."""
+    sa = _holding_account(request, pk)
+    form = HoldingMemberAddForm(request.POST, prefix=f"h{sa.pk}")
+    if form.is_valid():
+        membership = run_service(form, services.holding_member_add, smart_account=sa, actor=request.user,
+                                 email=form.cleaned_data["email"], notify=form.cleaned_data["notify"])
+        if membership is not None:
+            emails = " You get an email when orders arrive here." if membership.notify else ""
+            if membership.user_id == request.user.pk:
+                messages.success(request, f"You joined {sa.name}.{emails}")
+            else:
+                messages.success(request, f"{membership.user.email} is now a member of {sa.name}.")
+            return redirect("partner:holding_account_list")
+    return _render_holding_accounts(request, sa.partner, add_forms={sa.pk: form})
+
+
+@require_POST
+@login_required
+def holding_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Leave a holding account, or (partner admins) take a colleague out of it."""
+    membership = _holding_membership(request, pk)
+    sa = membership.smart_account
+    services.holding_member_remove(membership=membership, actor=request.user)
+    if membership.user_id == request.user.pk:
+        messages.success(request, f"You left {sa.name}. You no longer see its orders or get its emails.")
+    else:
+        messages.success(request, f"{membership.user.email} is no longer a member of {sa.name}.")
+    return redirect("partner:holding_account_list")
+
+
+@require_POST
+@login_required
+def holding_member_notify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose whether a holding-account member is emailed about its orders."""
+    membership = _holding_membership(request, pk)
+    form = HoldingMemberNotifyForm(request.POST)
+    form.is_valid()  # a missing box means "no"
+    notify = bool(form.cleaned_data.get("notify"))
+    sa = membership.smart_account
+    try:
+        services.holding_member_add(smart_account=sa, email=membership.user.email, notify=notify, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("partner:holding_account_list")
+    who = "You" if membership.user_id == request.user.pk else membership.user.email
+    if notify:
+        messages.success(request, f"{who} will get an email when orders arrive in {sa.name}.")
+    else:
+        messages.success(request, f"{who} will no longer get emails about orders in {sa.name}.")
+    return redirect("partner:holding_account_list")
+
+
+@login_required
+def partner_customer_list(request: HttpRequest) -> HttpResponse:
+    """Customers I manage: the roles the partner's users hold in customer Smart Accounts."""
+    partner = services.partner_of(request.user)
+    if partner is None:
+        return _not_a_partner(request)
+    roles = selectors.partner_customer_roles(partner=partner)
+    account_ids = {row.smart_account.pk for row in roles}
+    openable = set(permissions.visible(request.user, SmartAccount).filter(pk__in=account_ids).values_list("pk", flat=True))
+    context = {
+        "partner": partner,
+        "tab": "customers",
+        "roles": roles,
+        "account_count": len(account_ids),
+        "openable_ids": openable,
+    }
+    return render(request, "accounts/partner_customer_list.html", context)
+
+
+# --- help (public) -------------------------------------------------------------------------------
+
+HELP_TOPICS = {
+    "index": "Help",
+    "accounts": "Smart Accounts and holding accounts",
+    "virtual_accounts": "Structuring Virtual Accounts",
+    "partner_access": "Partner access",
+    "privacy": "Privacy and your data",
+}
+
+
+@require_GET
+def help_page(request: HttpRequest, topic: str) -> HttpResponse:
+    if topic not in HELP_TOPICS:
+        raise Http404("No such help page.")
+    context = {"topic": topic, "help_title": HELP_TOPICS[topic], "invitation_days": settings.INVITATION_MAX_AGE_DAYS}
+    return render(request, f"portal/help/{topic}.html", context)
+
+
+# --- privacy: download my data, close my account ------------------------------------------------
+
+
+@login_required
+def privacy_overview(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/privacy.html")
+
+
+@require_GET
+@never_cache
+@login_required
+def privacy_export(request: HttpRequest) -> HttpResponse:
+    """Everything kept about the signed-in user, as a JSON download."""
+    data = selectors.user_personal_data(request.user)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="smart-licensing-my-data-{timezone.now():%Y-%m-%d}.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def privacy_close(request: HttpRequest) -> HttpResponse:
+    """Close the signed-in user's account after they type their email address, then sign out."""
+    form = AccountCloseForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_close(user=request.user, actor=request.user)
+        logout(request)
+        messages.info(request, "Your account is closed and you were signed out.")
+        return redirect("portal:privacy_closed")
+    context = {"form": form, "sole_admin_accounts": selectors.sole_admin_accounts(user=request.user)}
+    return render(request, "accounts/privacy_close.html", context)
+
+
+@require_GET
+def privacy_closed(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/privacy_closed.html")
+
+
+# --- support cases (staff answer in the admin) --------------------------------------------------
+
+
+@login_required
+def support_case_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/support_case_list.html", {"cases": selectors.support_cases_of(user=request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def support_case_create(request: HttpRequest) -> HttpResponse:
+    accounts = permissions.visible(request.user, SmartAccount).order_by("kind", "name")
+    initial = {"smart_account": request.GET.get("smart_account"), "order_number": request.GET.get("order", "")}
+    form = SupportCaseForm(request.POST or None, accounts=accounts, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        case = run_service(form, services.support_case_open, actor=request.user, **form.cleaned_data)
+        if case is not None:
+            messages.success(request, f"Case #{case.pk} is open. You get an email when our support team replies.")
+            return redirect("portal:support_case_detail", pk=case.pk)
+    return render(request, "accounts/support_case_create.html", {"form": form})
+
+
+def _support_case(request: HttpRequest, pk: int) -> SupportCase:
+    # Only the user's own cases exist for them: anyone else's answers 404.
+    return get_object_or_404(selectors.support_cases_of(user=request.user), pk=pk)
+
+
+def _render_support_case(request: HttpRequest, case: SupportCase, *, form: SupportReplyForm | None = None) -> HttpResponse:
+    context = {
+        "case": case,
+        "thread": case.messages.order_by("created_at", "pk"),
+        "form": form or SupportReplyForm(),
+    }
+    return render(request, "accounts/support_case_detail.html", context)
+
+
+@login_required
+def support_case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_support_case(request, _support_case(request, pk))
+
+
+@require_POST
+@login_required
+def support_case_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _support_case(request, pk)
+    form = SupportReplyForm(request.POST)
+    if form.is_valid():
+        reopened = case.status == SupportCaseStatus.RESOLVED
+        message = run_service(form, services.support_case_reply, case=case, author=request.user, body=form.cleaned_data["body"])
+        if message is not None:
+            messages.success(request, "Reply sent; the case is open again." if reopened else "Reply sent to our support team.")
+            return redirect("portal:support_case_detail", pk=case.pk)
+    return _render_support_case(request, case, form=form)
+
+
+@require_POST
+@login_required
+def support_case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _support_case(request, pk)
+    services.support_case_set_status(case=case, status=SupportCaseStatus.RESOLVED, actor=request.user)
+    messages.success(request, f"Case #{case.pk} is resolved. Reply to it any time to open it again.")
+    return redirect("portal:support_case_detail", pk=case.pk)
+
+
+# --- profile: API keys -------------------------------------------------------------------------
+
+# The raw key of a key just created waits here for exactly one page render, then is gone.
+NEW_API_KEY_SESSION_KEY = "accounts.new_api_key"
+
+
+def _render_api_keys(request: HttpRequest, *, form: ApiKeyCreateForm | None = None) -> HttpResponse:
+    context = {
+        "keys": ApiKey.objects.filter(user=request.user).order_by("-created_at", "-pk"),
+        "form": form or ApiKeyCreateForm(),
+        "new_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
+    }
+    return render(request, "accounts/api_key_list.html", context)
+
+
+@never_cache
+@login_required
+def api_key_list(request: HttpRequest) -> HttpResponse:
+    return _render_api_keys(request)
+
+
+@require_POST
+@never_cache
+@login_required
+def api_key_create(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyCreateForm(request.POST)
+    if form.is_valid():
+        result = run_service(form, services.api_key_create, user=request.user, name=form.cleaned_data["name"])
+        if result is not None:
+            key, raw = result
+            request.session[NEW_API_KEY_SESSION_KEY] = {"id": key.pk, "name": key.name, "key": raw}
+            messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown only once.")
+            return redirect("portal:api_key_list")
+    return _render_api_keys(request, form=form)
+
+
+@require_POST
+@login_required
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = get_object_or_404(ApiKey, pk=pk, user=request.user)
+    if key.revoked_at is not None:
+        messages.info(request, f"API key “{key.name}” was already revoked.")
+    else:
+        services.api_key_revoke(key=key, actor=request.user)
+        messages.success(request, f"API key “{key.name}” is revoked; requests using it are refused from now on.")
+    return redirect("portal:api_key_list")

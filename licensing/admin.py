@@ -2,7 +2,7 @@
 tokens, PAKs and snapshots are only looked at (they change through the services)."""
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action
+from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
 from .models import (
     ClassicLicense,
@@ -16,6 +16,9 @@ from .models import (
 
 # A Virtual Account's str names its Smart Account: fetch both in the same query.
 VA = "virtual_account__smart_account"
+FAMILY = ("product__family", titled("product family"))
+LICENSE_KIND = ("product__license_kind", titled("license kind"))
+ACCOUNT_KIND = ("virtual_account__smart_account__kind", titled("account kind"))
 
 
 @admin.register(Product)
@@ -28,8 +31,10 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Entitlement)
 class EntitlementAdmin(ReadOnlyAdmin):
-    list_display = ("product", "quantity", "virtual_account", "starts_on", "ends_on", "source", "source_ref", "created_at")
-    list_filter = ("source", "product__license_kind", "product__family", "virtual_account__smart_account__kind", "ends_on")
+    list_display = (
+        "product", "quantity", "virtual_account", "starts_on", "ends_on", "source", "source_ref", "created_at"
+    )
+    list_filter = ("source", FAMILY, LICENSE_KIND, ACCOUNT_KIND, "ends_on")
     list_select_related = ("product", VA)
     search_fields = ("product__sku", "source_ref", "virtual_account__name", "virtual_account__smart_account__name")
     date_hierarchy = "created_at"
@@ -48,7 +53,7 @@ class DeviceUsageInline(ReadOnlyTabularInline):
 @admin.register(Device)
 class DeviceAdmin(ReadOnlyAdmin):
     list_display = ("serial_number", "hostname", "product_id", "virtual_account", "registered_at", "last_contact_at")
-    list_filter = ("virtual_account__smart_account__kind", "registered_at", "last_contact_at")
+    list_filter = (ACCOUNT_KIND, "registered_at", "last_contact_at")
     list_select_related = (VA,)
     search_fields = ("serial_number", "hostname", "product_id", "virtual_account__smart_account__name")
     exclude = ("secret_hash",)
@@ -79,8 +84,12 @@ class RegistrationTokenAdmin(ReadOnlyAdmin):
 
 @admin.register(ClassicLicense)
 class ClassicLicenseAdmin(ReadOnlyAdmin):
-    list_display = ("pak", "product", "quantity", "smart_account", "device_serial", "registered_at", "converted_at", "created_at")
-    list_filter = (("registered_at", admin.EmptyFieldListFilter), ("converted_at", admin.EmptyFieldListFilter), "product__family")
+    list_display = (
+        "pak", "product", "quantity", "smart_account", "device_serial", "registered_at", "converted_at", "created_at"
+    )
+    list_filter = (
+        ("registered_at", admin.EmptyFieldListFilter), ("converted_at", admin.EmptyFieldListFilter), FAMILY
+    )
     list_select_related = ("product", "smart_account")
     search_fields = ("pak", "device_serial", "source_ref", "product__sku", "smart_account__name")
     date_hierarchy = "created_at"
@@ -89,7 +98,7 @@ class ClassicLicenseAdmin(ReadOnlyAdmin):
 @admin.register(UsageSnapshot)
 class UsageSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("day", "product", "virtual_account", "purchased", "in_use", "shortage")
-    list_filter = ("day", "product__family")
+    list_filter = ("day", FAMILY)
     list_select_related = ("product", VA)
     search_fields = ("product__sku", "virtual_account__name", "virtual_account__smart_account__name")
     date_hierarchy = "day"

@@ -1,10 +1,12 @@
 """What is owned and what is used: the catalogue, entitlements (pools), devices and
 their usage, registration tokens, classic (PAK) licenses and daily usage snapshots."""
+import datetime
 import hashlib
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import SmartAccount, VirtualAccount
 
@@ -28,6 +30,11 @@ class Product(models.Model):
         "Smart Account required", default=False, help_text="Order lines must be assigned to an account."
     )
     is_active = models.BooleanField(default=True, help_text="Inactive products cannot be ordered.")
+    smart_equivalent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        limit_choices_to={"license_kind": LicenseKind.SMART},
+        help_text="Classic products: the smart product a PAK of this product converts to (empty: not convertible).",
+    )
 
     class Meta:
         ordering = ["family", "sku"]
@@ -79,6 +86,13 @@ class Entitlement(models.Model):
         return f"{self.quantity} × {self.product.sku} in {self.virtual_account.name}{until}"
 
 
+class TokenStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    USED_UP = "used_up", "Used up"
+    REVOKED = "revoked", "Revoked"
+
+
 class RegistrationToken(models.Model):
     """A secret a device presents to register into this Virtual Account. Only its hash is kept."""
 
@@ -99,13 +113,34 @@ class RegistrationToken(models.Model):
     def __str__(self) -> str:
         return f"Token {self.prefix}… in {self.virtual_account.name}"
 
+    def status_at(self, when: datetime.datetime) -> str:
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if self.expires_at <= when:
+            return TokenStatus.EXPIRED
+        if self.max_uses is not None and self.use_count >= self.max_uses:
+            return TokenStatus.USED_UP
+        return TokenStatus.ACTIVE
+
+    @property
+    def status(self) -> str:
+        """active, expired, used up or revoked (revoked wins, then expired)."""
+        return self.status_at(timezone.now())
+
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class DeviceStatus(models.TextChoices):
+    REPORTING = "reporting", "Reporting"
+    SILENT = "silent", "Silent (30+ days)"
+
+
 class Device(models.Model):
     """A product instance registered into one Virtual Account; consumes from its pool."""
+
+    SILENT_AFTER = datetime.timedelta(days=30)
 
     virtual_account = models.ForeignKey(VirtualAccount, on_delete=models.RESTRICT, related_name="devices")
     serial_number = models.CharField(max_length=100)
@@ -128,6 +163,15 @@ class Device(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+    @property
+    def status(self) -> str:
+        """reporting, or silent when it has not reported for 30 days (`selectors.devices`
+        annotates `is_silent`; otherwise it is worked out here)."""
+        silent = getattr(self, "is_silent", None)
+        if silent is None:
+            silent = self.last_contact_at is None or self.last_contact_at < timezone.now() - self.SILENT_AFTER
+        return DeviceStatus.SILENT if silent else DeviceStatus.REPORTING
 
 
 class DeviceUsage(models.Model):
@@ -169,6 +213,31 @@ class ClassicLicense(models.Model):
         return f"PAK {self.pak} ({self.quantity} × {self.product.sku})"
 
 
+class Shortage(models.Model):
+    """A period in which a Virtual Account's devices use more of a product than its pool holds
+    (out of compliance). Open while `cleared_at` is empty; at most one open per VA and product,
+    so that crossing into shortage is announced once however many reports race."""
+
+    virtual_account = models.ForeignKey(VirtualAccount, on_delete=models.CASCADE, related_name="shortages")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    quantity = models.PositiveIntegerField(help_text="The shortage when it started.")
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["virtual_account", "product"], condition=Q(cleared_at__isnull=True),
+                name="one_open_shortage_per_va_product",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = f"cleared {self.cleared_at:%Y-%m-%d}" if self.cleared_at else "open"
+        return f"Shortage of {self.product.sku} in {self.virtual_account.name} since {self.started_at:%Y-%m-%d} ({state})"
+
+
 class UsageSnapshot(models.Model):
     """One day's purchased and in-use counts per product per Virtual Account (charts, reconciliation)."""
 
@@ -190,3 +259,31 @@ class UsageSnapshot(models.Model):
     @property
     def shortage(self) -> int:
         return max(self.in_use - self.purchased, 0)
+
+
+def default_expiry_windows() -> list[int]:
+    return [90, 60, 30]
+
+
+class AlertPreferences(models.Model):
+    """Which alert emails a Smart Account's admins get, and who else gets them (extra
+    recipients within the account's domain). An account without a row has the defaults."""
+
+    smart_account = models.OneToOneField(SmartAccount, on_delete=models.CASCADE, related_name="alert_preferences")
+    insufficient_licenses = models.BooleanField(default=True, help_text="A product crosses into or out of shortage.")
+    silent_devices = models.BooleanField(default=True, help_text="A device has not reported for 30 days.")
+    expiring_subscriptions = models.BooleanField(default=True)
+    expiry_windows = models.JSONField(
+        default=default_expiry_windows, help_text="Days before a subscription ends at which to remind, e.g. [90, 60, 30]."
+    )
+    holding_lines_waiting = models.BooleanField(default=True, help_text="Holding accounts: lines waiting to be moved.")
+    daily_summary = models.BooleanField(default=False, help_text="A daily email: shortages, silent devices, renewals.")
+    extra_recipients = models.JSONField(default=list, blank=True, help_text="Email addresses within the account's domain.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "alert preferences"
+
+    def __str__(self) -> str:
+        return f"Alert preferences of {self.smart_account.name}"

@@ -186,22 +186,26 @@ def classic_license_create(
 
 def pool_lock(virtual_accounts: Iterable[VirtualAccount | int]) -> dict[int, VirtualAccount]:
     """Lock the pools of these Virtual Accounts until the end of the current transaction, and
-    return their rows, fresh, by id. Whoever takes a pool out of a VA locks it first, so two
-    transfers out of one pool queue instead of both spending the same licenses.
+    return their rows, fresh, by id. Whoever changes what a pool holds or what its devices use
+    (transfers, deposits, usage reports, device moves and removals) locks it first, so that two
+    transfers never spend the same licenses and every crossing into or out of shortage is seen
+    by exactly one writer.
 
     Locks are taken in one global order, Smart Accounts first and then Virtual Accounts, each by
     ascending id, so that two lockers never wait for each other in a circle. The Smart Account
-    row comes first because tree writes (`accounts.services._lock_tree`) lock it and then update
-    the VA rows (MPTT renumbering); a transfer holding a VA row that then needs the account row
-    (every Event row references it) would deadlock against them. Both locks are NO KEY UPDATE:
-    they exclude each other and tree writes, but not the inserts that merely reference these rows
-    (device registrations, events, entitlements deposited by orders).
+    row comes first because tree writes (`accounts.services._lock_tree`) lock it FOR UPDATE and
+    then update the VA rows (MPTT renumbering); a pool writer holding a VA row that then needs
+    the account row (every Event row references it) would deadlock against them. The account
+    row is only KEY SHARE-locked (PostgreSQL): it waits for tree writes, but pools of different
+    VAs of one account are locked independently (two transfers, or two devices reporting, in
+    different VAs never queue for each other). VA rows are NO KEY UPDATE-locked: they exclude
+    each other and tree writes, but not the inserts that merely reference them (device
+    registrations, events, entitlements).
     """
     if not transaction.get_connection().in_atomic_block:
         raise transaction.TransactionManagementError("pool_lock() holds its locks until commit; call it in a transaction.")
     ids = sorted({va if isinstance(va, int) else va.pk for va in virtual_accounts})
-    account_ids = VirtualAccount.objects.filter(pk__in=ids).values_list("smart_account_id", flat=True).distinct()
-    list(SmartAccount.objects.select_for_update(no_key=True).filter(pk__in=list(account_ids)).order_by("pk").values_list("pk"))
+    _lock_accounts_of(ids)
     return {
         va.pk: va
         for va in VirtualAccount.objects.select_for_update(no_key=True, of=("self",))
@@ -209,6 +213,24 @@ def pool_lock(virtual_accounts: Iterable[VirtualAccount | int]) -> dict[int, Vir
         .filter(pk__in=ids)
         .order_by("pk")
     }
+
+
+def _lock_accounts_of(virtual_account_ids: list[int]) -> None:
+    """KEY SHARE-lock the Smart Account rows of these VAs, by id (see pool_lock). SQLite has no
+    row locks (a writing transaction holds the whole database), so there is nothing to take."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        account_ids = VirtualAccount.objects.filter(pk__in=virtual_account_ids).values("smart_account_id")
+        list(SmartAccount.objects.select_for_update(no_key=True).filter(pk__in=account_ids).order_by("pk").values_list("pk"))
+        return
+    sa, va = SmartAccount._meta.db_table, VirtualAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sa}.id FROM {sa} WHERE {sa}.id IN (SELECT smart_account_id FROM {va} WHERE id = ANY(%s))"
+            f" ORDER BY {sa}.id FOR KEY SHARE OF {sa}",
+            [virtual_account_ids],
+        )
+        cursor.fetchall()
 
 
 TransferLine = tuple[Product, int] | dict[str, Any]
@@ -263,15 +285,17 @@ def _transfer_lines(lines: Sequence[TransferLine]) -> list[tuple[Product, int]]:
 
 
 def _check_transfer_accounts(source: VirtualAccount, target: VirtualAccount) -> None:
+    if source.smart_account.is_holding:
+        raise ValidationError(
+            {"from_virtual_account": "A holding account holds order lines, not a pool; move its lines to a customer account instead."}
+        )
+    if target.smart_account.is_holding:
+        raise ValidationError({"to_virtual_account": "Licenses cannot be deposited into a holding account."})
     if source.smart_account_id != target.smart_account_id:
         raise ValidationError(
             {"to_virtual_account": "Licenses move only between Virtual Accounts of one Smart Account."}
         )
     account = source.smart_account
-    if account.is_holding:
-        raise ValidationError(
-            {"from_virtual_account": "A holding account holds order lines, not a pool; move its lines to a customer account instead."}
-        )
     if not account.is_active:
         raise ValidationError(
             {"from_virtual_account": f"{account.name} is {account.get_status_display().lower()}; its licenses cannot be moved."}
@@ -301,8 +325,6 @@ def license_transfer(
         for va in (from_virtual_account, to_virtual_account):
             if not permissions.can(actor, OPERATE, va):
                 raise PermissionDenied(f"You may not move licenses in or out of {va.name}.")
-    if to_virtual_account.smart_account.is_holding:
-        raise ValidationError({"to_virtual_account": "Licenses cannot be deposited into a holding account."})
     _check_transfer_accounts(from_virtual_account, to_virtual_account)
     wanted = _transfer_lines(lines)
 

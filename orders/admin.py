@@ -3,7 +3,7 @@ services, as the API and the command do)."""
 from django.contrib import admin
 from django.db.models import Prefetch
 
-from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action
+from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
 from .models import Order, OrderLine, OrderLineState
 
@@ -71,7 +71,14 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(OrderLine)
 class OrderLineAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "product", "quantity", "assignment", "state", "shipped_on", "starts_on", "ends_on")
-    list_filter = ("state", "product__family", "product__license_kind", "smart_account__kind", "delegated", "shipped_on")
+    list_filter = (
+        "state",
+        ("product__family", titled("product family")),
+        ("product__license_kind", titled("license kind")),
+        ("smart_account__kind", titled("account kind")),
+        "delegated",
+        "shipped_on",
+    )
     list_select_related = LINE_RELATED
     search_fields = ("order__number", "product__sku", "smart_account__name", "smart_account__domain")
     date_hierarchy = "shipped_on"

@@ -49,7 +49,9 @@ class IsStaffOrReadOnly(IsStaff):
 
 _DETAIL = inline_serializer("ApiError", fields={"detail": serializers.CharField()})
 _ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, "Invalid input: {field: [messages]}; non_field_errors for the whole body."),
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT, "Invalid input: {field: [messages]}; non_field_errors for the whole body."
+    ),
     401: OpenApiResponse(_DETAIL, "Not authenticated (no or an invalid/revoked API key)."),
     403: OpenApiResponse(_DETAIL, "Authenticated, but not allowed to do this."),
     404: OpenApiResponse(_DETAIL, "Unknown, or not visible to the caller."),
@@ -70,7 +72,7 @@ def validated_data(serializer_class: type[serializers.Serializer], request: Requ
 
 def get_visible_or_404(request: Request, queryset: QuerySet, capability: Capability = VIEW, **lookup):
     """The object the caller may see (404 otherwise, even if it exists), then 403 unless the
-    caller may also do `capability` on it. The queryset carries the query tuning."""
+    caller may also do `capability` on it (accounts.permissions.get_or_404, for the API)."""
     try:
         return get_or_404(request.user, queryset, capability, **lookup)
     except (ValueError, DjangoValidationError):

@@ -164,8 +164,9 @@ EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Smart Licensing Portal <no-reply@portal.example>")
 
 # Celery: with no broker configured, tasks run eagerly so the embedded default still delivers.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or env("REDIS_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_BROKER = env("CELERY_BROKER_URL") or env("REDIS_URL")
+CELERY_BROKER_URL = _BROKER or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not _BROKER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -205,6 +206,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `kind`, `status` or role field: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "PartnerKindEnum": "accounts.models.PartnerKind",
+        "SmartAccountKindEnum": "accounts.models.SmartAccountKind",
+        "SmartAccountStatusEnum": "accounts.models.SmartAccountStatus",
+        "AccessRequestStatusEnum": "accounts.models.AccessRequestStatus",
+        "RoleEnum": "accounts.models.Role",
+    },
 }
 
 # Signed links (activation, delegated order lines) expire after this many days.

@@ -185,6 +185,13 @@ class VirtualAccountFactory(DjangoModelFactory):
     smart_account = factory.SelfAttribute("parent.smart_account")
     name = factory.Sequence(lambda n: f"VA {n}")
 
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        # A tree never spans accounts: `smart_account=` alone would hang the node under another account's root.
+        if kwargs["parent"].smart_account_id != kwargs["smart_account"].pk:
+            raise ValueError("VirtualAccountFactory: pass parent= (e.g. account.default_virtual_account), not smart_account=")
+        return kwargs
+
 
 def _permission(model, codename: str) -> Permission:
     return Permission.objects.get(content_type=ContentType.objects.get_for_model(model), codename=codename)

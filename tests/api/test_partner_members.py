@@ -60,7 +60,8 @@ def test_anonymous_gets_401(anon, partner, newcomer):
 
 
 def test_unknown_partner_is_404(staff_api, newcomer):
-    assert staff_api.post("/api/v1/partners/999999/members/", {"email": newcomer.email}, format="json").status_code == 404
+    response = staff_api.post("/api/v1/partners/999999/members/", {"email": newcomer.email}, format="json")
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize(

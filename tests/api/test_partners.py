@@ -37,7 +37,8 @@ def test_staff_creates_a_distributor(staff_api):
 
 @pytest.mark.parametrize("caller", ["partner_admin_api", "partner_member_api", "user_api"])
 def test_non_staff_may_not_create_partners(caller, request):
-    response = request.getfixturevalue(caller).post("/api/v1/partners/", {"name": "Sneaky", "kind": "reseller"}, format="json")
+    client = request.getfixturevalue(caller)
+    response = client.post("/api/v1/partners/", {"name": "Sneaky", "kind": "reseller"}, format="json")
     assert response.status_code == 403
     assert not Partner.objects.filter(name="Sneaky").exists()
 

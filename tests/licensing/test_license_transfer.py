@@ -119,6 +119,8 @@ def test_subscriptions_keep_their_dates_when_transferred(acme, subscription_prod
     perpetual.refresh_from_db()
     assert (late.quantity, perpetual.quantity) == (3, 4)
     assert moved[1].transferred_from == late
+    # The emptied row is gone, and with it (Entitlement.transferred_from is SET_NULL) the link to it.
+    assert moved[0].transferred_from is None
     assert all(e.source == EntitlementSource.TRANSFER for e in moved)
 
 

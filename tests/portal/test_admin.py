@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,6 +24,8 @@ from accounts.models import (
     User,
     VirtualAccount,
 )
+from licensing.models import RegistrationToken
+from orders.models import Order, OrderLine, OrderLineState
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -164,28 +167,26 @@ def test_changelist_queries_do_not_grow_with_rows(staff_client, label):
 # --- actions and edits go through the services ----------------------------------------------------
 
 class _FormFields(HTMLParser):
-    """The fields a browser would submit from the page's main form (admin change forms)."""
+    """The fields a browser would submit from an admin change form, as they are on the page."""
 
     def __init__(self):
         super().__init__()
         self.data: dict[str, str] = {}
         self._textarea: str | None = None
+        self._select: str | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in {"submit", "checkbox"}:
-            self.data[name] = attrs.get("value") or ""
-        elif tag == "input" and name and "checked" in attrs:
-            self.data[name] = "on"
+        if tag == "input" and name and attrs.get("type") != "submit":
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.data[name] = attrs.get("value") or ("on" if attrs.get("type") == "checkbox" else "")
         elif tag == "textarea" and name:
             self._textarea, self.data[name] = name, ""
-        elif tag == "option" and "selected" in attrs and self._select:
-            self.data[self._select] = attrs.get("value") or ""
-        if tag == "select":
+        elif tag == "select":
             self._select = name
-
-    _select = None
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value") or ""
 
     def handle_data(self, data):
         if self._textarea:
@@ -221,7 +222,8 @@ def test_activate_action_activates_new_accounts_and_reports_the_others(staff_cli
 
     new.refresh_from_db()
     assert new.status == SmartAccountStatus.ACTIVE
-    assert SmartAccountRole.objects.filter(content_object=new, user=new.contact, permission__codename="sa_admin").exists()
+    contact_role = SmartAccountRole.objects.get(content_object=new, user=new.contact)
+    assert contact_role.permission.codename == Role.SA_ADMIN
     assert "1 smart account activated." in notes
     assert any(n.startswith("1 smart account not activated: Already Active") for n in notes)
 
@@ -358,3 +360,56 @@ def test_virtual_account_changelist_is_an_indented_tree(staff_client):
     root_at = content.index(escape(child.parent.name))
     assert root_at < content.index("Sacramento")
     assert "padding-left:28px" in content.replace(" ", "") or "padding-left: 28px" in content
+
+
+def test_ship_order_action_ships_unshipped_lines_and_reports_orders_with_none(staff_client):
+    va = f.VirtualAccountFactory()
+    line = f.OrderLineFactory(smart_account=va.smart_account, virtual_account=va)
+    shipped = f.OrderLineFactory(
+        state=OrderLineState.PROVISIONED, smart_account=va.smart_account, order__number="SO-SHIPPED"
+    )
+
+    notes = _run_action(staff_client, Order, "ship_selected", [line.order, shipped.order])
+
+    line.refresh_from_db()
+    assert line.state == OrderLineState.PROVISIONED
+    assert line.entitlements.get().virtual_account == va
+    assert "1 order shipped." in notes
+    assert any(n.startswith("1 order not shipped: SO-SHIPPED") for n in notes)
+
+
+def test_ship_lines_action_ships_each_selected_line(staff_client):
+    holding = f.HoldingAccountFactory()
+    held = f.OrderLineFactory(smart_account=holding)
+    delegated = f.OrderLineFactory(delegated=True)
+
+    notes = _run_action(staff_client, OrderLine, "ship_selected", [held, delegated])
+
+    held.refresh_from_db()
+    delegated.refresh_from_db()
+    assert (held.state, held.held_in) == (OrderLineState.HELD, holding)
+    assert delegated.state == OrderLineState.AWAITING_ACCOUNT
+    assert "2 order lines shipped." in notes
+
+
+def test_revoke_tokens_action_calls_the_service_per_token_and_reports_refusals(
+    staff_client, staff_user_, monkeypatch
+):
+    from licensing import services
+
+    usable, spent = f.RegistrationTokenFactory(description="usable"), f.RegistrationTokenFactory(description="spent")
+    calls = []
+
+    def token_revoke(*, token, actor):
+        calls.append((token.pk, actor))
+        if token.pk == spent.pk:
+            raise ValidationError({"token": "Revoked already."})
+
+    # Only the admin's wiring is under test here: which service, with which arguments.
+    monkeypatch.setattr(services, "token_revoke", token_revoke, raising=False)
+
+    notes = _run_action(staff_client, RegistrationToken, "revoke_selected", [usable, spent])
+
+    assert sorted(calls) == sorted([(usable.pk, staff_user_), (spent.pk, staff_user_)])
+    assert "1 registration token revoked." in notes
+    assert f"1 registration token not revoked: {spent}: Revoked already." in notes

@@ -4,15 +4,13 @@ import re
 import pytest
 from django import forms
 from django.core.paginator import Paginator
-from django.template import Context, Template
+from django.template import Context, RequestContext, Template
 
 from portal.templatetags.portal_ui import usage
 
 
 def render(source: str, request=None, **context) -> str:
-    ctx = Context(context)
-    if request is not None:
-        ctx["request"] = request
+    ctx = Context(context) if request is None else RequestContext(request, context)
     return " ".join(Template(source).render(ctx).split())
 
 

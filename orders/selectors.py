@@ -1,0 +1,99 @@
+"""Reads of the orders app: which orders and lines a user may see, the lines waiting in a
+partner's holding accounts or for an end customer's choice, and the lines due for shipping."""
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import Invitation, Partner, PartnerKind
+from accounts.permissions import HOLD, visible_smart_accounts
+
+from .models import Order, OrderLine, OrderLineState
+
+# What a line shows (product, where it goes, where it was held), fetched with it.
+LINE_RELATED = ("product", "smart_account", "virtual_account", "held_in")
+
+
+def _is_anonymous(user) -> bool:
+    return user is None or not user.is_authenticated or not user.is_active
+
+
+def orders_visible_to(user) -> QuerySet[Order]:
+    """Orders the user may see, lines prefetched (two queries for any number of orders):
+    staff all; a partner's users the partner's orders, the orders naming it as reseller, and (a
+    distributor) its linked resellers' orders; anyone the orders with a line assigned to or
+    held in a holding account they are a member of."""
+    lines = Prefetch("lines", queryset=OrderLine.objects.select_related(*LINE_RELATED).order_by("number"))
+    qs = Order.objects.select_related("partner", "reseller", "placed_by").prefetch_related(lines)
+    if _is_anonymous(user):
+        return qs.none()
+    if user.is_staff:
+        return qs
+    holding = visible_smart_accounts(user, HOLD).values("pk")
+    in_my_holding = OrderLine.objects.filter(order=OuterRef("pk")).filter(
+        Q(smart_account__in=holding) | Q(held_in__in=holding)
+    )
+    # Subqueries, not lookups: the queryset stays lazy and one query answers it.
+    my_partner = Partner.objects.filter(memberships__user=user).values("pk")
+    my_resellers = Partner.linked_resellers.through.objects.filter(
+        from_partner__in=my_partner, from_partner__kind=PartnerKind.DISTRIBUTOR
+    ).values("to_partner")
+    return qs.filter(
+        Q(partner__in=my_partner) | Q(reseller__in=my_partner) | Q(partner__in=my_resellers) | Q(Exists(in_my_holding))
+    )
+
+
+def order_lines_visible_to(user) -> QuerySet[OrderLine]:
+    """The lines of the orders the user may see (for line lists and filters)."""
+    return (
+        OrderLine.objects.filter(order__in=orders_visible_to(user).values("pk"))
+        .select_related("order", "order__partner", *LINE_RELATED)
+        .order_by("-order__placed_at", "order_id", "number")
+    )
+
+
+def held_lines_for(user, *, holding_account=None) -> QuerySet[OrderLine]:
+    """Lines waiting in the holding accounts the user may move lines out of (optionally one)."""
+    if _is_anonymous(user):
+        return OrderLine.objects.none()
+    accounts = visible_smart_accounts(user, HOLD)
+    if holding_account is not None:
+        accounts = accounts.filter(pk=getattr(holding_account, "pk", holding_account))
+    return (
+        OrderLine.objects.filter(state=OrderLineState.HELD, smart_account__in=accounts.values("pk"))
+        .select_related("order", "order__partner", *LINE_RELATED)
+        .order_by("smart_account__name", "-order__placed_at", "order_id", "number")
+    )
+
+
+def delegated_lines_for(user) -> QuerySet[OrderLine]:
+    """Lines delegated to the user (the order's end-customer contact) whose account is not chosen yet."""
+    if _is_anonymous(user):
+        return OrderLine.objects.none()
+    return (
+        OrderLine.objects.filter(
+            delegated=True, smart_account__isnull=True, order__end_customer_email__iexact=user.email,
+            state__in=(OrderLineState.BOOKED, OrderLineState.AWAITING_ACCOUNT),
+        )
+        .select_related("order", "order__partner", *LINE_RELATED)
+        .order_by("-order__placed_at", "number")
+    )
+
+
+def line_for_invitation(invitation: Invitation) -> OrderLine | None:
+    """The order line an `assign_order_line` invitation is about (its object_key `orders.orderline:<id>`)."""
+    label, _, pk = (invitation.object_key or "").partition(":")
+    if label != OrderLine._meta.label_lower or not pk.isdigit():
+        return None
+    return OrderLine.objects.select_related("order", "order__partner", *LINE_RELATED).filter(pk=int(pk)).first()
+
+
+def lines_for_shipping(*, order_number: str | None = None, placed_before: datetime.date | None = None) -> QuerySet[OrderLine]:
+    """Booked lines, optionally of one order or of orders placed before a day, oldest order first."""
+    qs = OrderLine.objects.filter(state=OrderLineState.BOOKED)
+    if order_number:
+        qs = qs.filter(order__number__iexact=order_number.strip())
+    if placed_before:
+        qs = qs.filter(order__placed_at__date__lt=placed_before)
+    return qs.select_related("order").order_by("order_id", "number")

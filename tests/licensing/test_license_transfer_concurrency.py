@@ -1,0 +1,105 @@
+"""Transfers at the same moment, on a real PostgreSQL (SQLite serialises every write, so the
+question does not arise there). Each thread has its own database connection."""
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from accounts.models import SmartAccount, VirtualAccount
+from accounts.services import virtual_account_create
+from licensing import selectors
+from licensing.models import Entitlement
+from licensing.services import license_transfer
+
+from ..factories import EntitlementFactory, ProductFactory, SmartAccountFactory, VirtualAccountFactory
+from ..markers import requires_postgres
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_at_once(*jobs, timeout=30):
+    """Run each job in its own thread (own DB connection), released together by a barrier.
+    Returns each job's result or the exception it raised."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            outcomes[index] = job()
+        except Exception as exc:  # noqa: BLE001 — reported to the test
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a transfer hung"
+    return outcomes
+
+
+def slowed_pool_positions(monkeypatch, seconds=0.3):
+    """Widen the window between reading availability and writing, so that without a lock both
+    transfers would read the same 10 available and both spend them."""
+    real = selectors.pool_positions
+
+    def slow(*args, **kwargs):
+        positions = real(*args, **kwargs)
+        time.sleep(seconds)
+        return positions
+
+    monkeypatch.setattr(selectors, "pool_positions", slow)
+
+
+def test_two_transfers_out_of_one_pool_at_once_never_overdraw_it(monkeypatch):
+    account = SmartAccountFactory()
+    source = VirtualAccountFactory(parent=account.default_virtual_account, name="Source")
+    first = VirtualAccountFactory(parent=account.default_virtual_account, name="First")
+    second = VirtualAccountFactory(parent=account.default_virtual_account, name="Second")
+    product = ProductFactory()
+    EntitlementFactory(virtual_account=source, product=product, quantity=10)
+    slowed_pool_positions(monkeypatch)
+
+    outcomes = run_at_once(
+        lambda: license_transfer(from_virtual_account=source, to_virtual_account=first, lines=[(product, 8)], actor=None),
+        lambda: license_transfer(from_virtual_account=source, to_virtual_account=second, lines=[(product, 8)], actor=None),
+    )
+
+    failures = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(failures) == 1, outcomes
+    assert "8 requested, 2 available in Source" in str(failures[0])
+    held = dict(Entitlement.objects.values("virtual_account").annotate(q=Sum("quantity")).values_list("virtual_account", "q"))
+    assert held.get(source.pk) == 2
+    assert held.get(first.pk, 0) + held.get(second.pk, 0) == 8
+    assert Entitlement.objects.filter(quantity__lt=0).count() == 0
+
+
+def test_a_transfer_and_a_tree_change_at_once_do_not_deadlock(monkeypatch):
+    # A tree write locks the account row, then renumbers the VA rows (MPTT); a transfer that
+    # locked VA rows first and then needed the account row (for its Event) would deadlock with it.
+    account = SmartAccountFactory()
+    root = account.default_virtual_account
+    us = VirtualAccountFactory(parent=root, name="US")
+    product = ProductFactory()
+    EntitlementFactory(virtual_account=root, product=product, quantity=10)
+
+    def tree_write():
+        with transaction.atomic():
+            SmartAccount.objects.select_for_update().get(pk=account.pk)  # as accounts.services._lock_tree
+            time.sleep(0.5)  # the transfer starts meanwhile
+            return virtual_account_create(parent=VirtualAccount.objects.get(pk=root.pk), name="Europe", actor=None)
+
+    def transfer():
+        time.sleep(0.1)  # let the tree write take its lock first
+        return license_transfer(from_virtual_account=root, to_virtual_account=us, lines=[(product, 4)], actor=None)
+
+    outcomes = run_at_once(tree_write, transfer)
+
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert selectors.pool_position(us, product).available == 4
+    assert VirtualAccount.objects.filter(smart_account=account, name="Europe").exists()

@@ -1,0 +1,77 @@
+"""The standing cast of the page tests.
+
+    Northwind Networks (reseller)        Southwind Systems (reseller)
+      boss@northwind.example  (admin)      sam@southwind.example
+      pat@northwind.example   (member)
+      Northwind parking (holding account; nobody joined yet)
+
+plus the top-level `user` (no partner, no roles) and `staff_user`, and customer accounts made
+per test. `as_user(user)` signs the test client in.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import HoldingAccountFactory, PartnerFactory, PartnerMembershipFactory, UserFactory
+
+
+@pytest.fixture
+def partner(db):
+    return PartnerFactory(name="Northwind Networks")
+
+
+@pytest.fixture
+def partner_admin(partner):
+    return PartnerMembershipFactory(partner=partner, user=UserFactory(email="boss@northwind.example", name="Bo Boss"),
+                                    is_admin=True).user
+
+
+@pytest.fixture
+def partner_member(partner):
+    return PartnerMembershipFactory(partner=partner, user=UserFactory(email="pat@northwind.example", name="Pat Partner")).user
+
+
+@pytest.fixture
+def holding(partner):
+    return HoldingAccountFactory(name="Northwind parking", partner=partner)
+
+
+@pytest.fixture
+def other_partner(db):
+    return PartnerFactory(name="Southwind Systems")
+
+
+@pytest.fixture
+def other_partner_member(other_partner):
+    return PartnerMembershipFactory(partner=other_partner, user=UserFactory(email="sam@southwind.example")).user
+
+
+@pytest.fixture
+def as_user(client) -> Callable:
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def field_error(response, auto_id: str) -> str:
+    """The error text shown next to a field (includes/form_field.html), or '' if none."""
+    match = re.search(rf'<div class="invalid-feedback d-block" id="{re.escape(auto_id)}_errors">(.*?)</div>\s*</div>', html(response), re.S)
+    return re.sub(r"<[^>]+>", " ", match.group(1)).strip() if match else ""
+
+
+def count_queries(client, url: str) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
