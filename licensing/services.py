@@ -1,27 +1,46 @@
 """Every write of the licensing app: the catalogue, entitlements (deposit, transfer), PAKs,
-tokens, devices and their usage. Keyword-only, atomic, `actor=` (None = the system, no checks);
-permissions through `accounts.permissions`; an Event for each change that matters."""
+tokens, devices and their usage, compliance (shortages and their alerts), daily snapshots and
+alert preferences. Keyword-only, atomic, `actor=` (None = the system, no checks); permissions
+through `accounts.permissions`; an Event for each change that matters; emails through the outbox."""
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 import secrets
-
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import SmartAccount, User, VirtualAccount
-from accounts.permissions import OPERATE
-from accounts.services import event_record
+from accounts.models import Event, Role, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
+from accounts.permissions import ADMINISTER, OPERATE
+from accounts.services import event_record, notification_queue
 
 from . import selectors
-from .models import ClassicLicense, Entitlement, EntitlementSource, LicenseKind, Product
+from .models import (
+    AlertPreferences,
+    ClassicLicense,
+    Device,
+    DeviceUsage,
+    Entitlement,
+    EntitlementSource,
+    LicenseKind,
+    Product,
+    RegistrationToken,
+    Shortage,
+    TokenStatus,
+    UsageSnapshot,
+)
 
 # --- the catalogue ----------------------------------------------------------------------
 
@@ -144,6 +163,10 @@ def entitlement_deposit(
         raise ValidationError({"quantity": "The quantity must be at least 1."})
     if source not in EntitlementSource.values:
         raise ValidationError({"source": "Unknown source."})
+    # Locked so that a deposit that brings a pool back into compliance is announced exactly once
+    # (see pool_lock). A caller depositing into several VAs in one transaction should lock them
+    # all first (`pool_lock([...])`), so that the locks are taken in order.
+    virtual_account = pool_lock([virtual_account])[virtual_account.pk]
     entitlement = Entitlement.objects.create(
         virtual_account=virtual_account, product=product, quantity=int(quantity), source=source,
         source_ref=source_ref[:100], starts_on=starts_on, ends_on=ends_on,
@@ -154,6 +177,8 @@ def entitlement_deposit(
         detail={"sku": product.sku, "quantity": entitlement.quantity, "source": source, "source_ref": source_ref,
                 "ends_on": ends_on.isoformat() if ends_on else None},
     )
+    compliance_update(virtual_account=virtual_account, products=[product], actor=actor,
+                      cause=f"licenses deposited ({source_ref or source})")
     return entitlement
 
 
@@ -380,8 +405,13 @@ def license_transfer(
             "from": source.name, "from_virtual_account": source.pk,
             "to": target.name, "to_virtual_account": target.pk,
             "lines": detail_lines,
+            # "|SKU|SKU|": lets a product's event list find the transfers naming it on any database.
+            "skus": "|" + "|".join(line["sku"] for line in detail_lines) + "|",
         },
     )
+    # Never more than available leaves the source: only the target can cross (out of shortage).
+    compliance_update(virtual_account=target, products=[product for product, _ in wanted], actor=actor,
+                      cause=f"licenses transferred from {source.name}")
     return list(
         Entitlement.objects.filter(pk__in=created_ids).select_related("product", "virtual_account").order_by("pk")
     )
@@ -400,3 +430,676 @@ def _pool_entitlements(
     for row in rows:
         pools.setdefault(row.product_id, []).append(row)
     return pools
+
+
+# --- compliance: shortages and their alerts (flow 11) ---------------------------------------
+
+
+def _admin_emails(smart_account: SmartAccount) -> list[str]:
+    return list(
+        User.objects.filter(
+            smartaccountrole__content_object=smart_account, smartaccountrole__permission__codename=Role.SA_ADMIN,
+            is_active=True,
+        ).values_list("email", flat=True)
+    )
+
+
+def alert_recipients(smart_account: SmartAccount, alert: str) -> list[str]:
+    """Who gets an alert of this kind (a boolean field of AlertPreferences): the account's SA
+    admins and its extra recipients, unless the account turned the alert off."""
+    preferences = selectors.alert_preferences(smart_account)
+    if not getattr(preferences, alert):
+        return []
+    return sorted(set(_admin_emails(smart_account)) | set(preferences.extra_recipients or []))
+
+
+def _account_url(smart_account: SmartAccount) -> str:
+    return f"{settings.SITE_URL}/sa/{smart_account.pk}/"
+
+
+def compliance_update(
+    *,
+    virtual_account: VirtualAccount,
+    products: Iterable[Product] | None = None,
+    positions: dict[int, selectors.LicenseLine] | None = None,
+    actor: User | None = None,
+    cause: str = "",
+) -> list[Shortage]:
+    """Bring the record of shortages of these products in this VA in line with its pool: open a
+    Shortage for each product now short without an open one, clear the open one of each product
+    back in compliance, and announce each crossing (an Event, and the `insufficient_licenses`
+    or `licenses_sufficient` email owed to the account's admins).
+
+    Call it holding the VA's pool lock (`pool_lock`), after the change: the open-shortage record
+    is then compared with the pool by one writer at a time, so a crossing is announced once
+    however many writers race (and the database refuses a second open shortage anyway).
+    Returns the shortages opened or cleared."""
+    va = virtual_account
+    if positions is None:
+        positions = selectors.pool_positions(va, list(products or []))
+    if not positions:
+        return []
+    open_ = {
+        s.product_id: s
+        for s in Shortage.objects.filter(virtual_account=va, product__in=list(positions), cleared_at__isnull=True)
+    }
+    now = timezone.now()
+    changed: list[Shortage] = []
+    for product_id, line in positions.items():
+        shortage = open_.get(product_id)
+        if line.shortage > 0 and shortage is None:
+            shortage = Shortage.objects.create(virtual_account=va, product=line.product, started_at=now, quantity=line.shortage)
+            _announce(shortage, line, started=True, actor=actor, cause=cause)
+            changed.append(shortage)
+        elif line.shortage == 0 and shortage is not None:
+            shortage.cleared_at = now
+            shortage.save(update_fields=["cleared_at"])
+            _announce(shortage, line, started=False, actor=actor, cause=cause)
+            changed.append(shortage)
+    return changed
+
+
+def _announce(shortage: Shortage, line: selectors.LicenseLine, *, started: bool, actor: User | None, cause: str) -> None:
+    va = shortage.virtual_account
+    sa = va.smart_account
+    detail = {
+        "sku": line.product.sku, "product": line.product.name, "virtual_account_name": va.name,
+        "purchased": line.purchased, "in_use": line.in_use, "shortage": line.shortage, "cause": cause,
+    }
+    action = "compliance.shortage_started" if started else "compliance.shortage_cleared"
+    event_record(smart_account=sa, action=action, actor=actor, virtual_account=va, obj=shortage, detail=detail)
+    recipients = alert_recipients(sa, "insufficient_licenses")
+    if recipients:
+        notification_queue(
+            kind="insufficient_licenses" if started else "licenses_sufficient",
+            about=shortage,
+            recipients=recipients,
+            template="insufficient_licenses" if started else "licenses_sufficient",
+            context={"smart_account": sa, "virtual_account": va, "product": line.product, "line": line,
+                     "shortage": shortage, "cause": cause, "account_url": _account_url(sa)},
+        )
+
+
+@transaction.atomic
+def compliance_reconcile(*, virtual_accounts: Iterable[VirtualAccount | int] | None = None) -> int:
+    """Find pools whose shortage record disagrees with what they hold and use now, and settle
+    each under its lock (announcing the crossing). Pools change with time alone: a subscription
+    that ends (or starts) moves a pool into (or out of) shortage with nobody writing; the daily
+    task runs this after midnight. Returns how many shortages were opened or cleared."""
+    scope = VirtualAccount.objects.filter(smart_account__kind=SmartAccountKind.CUSTOMER)
+    if virtual_accounts is not None:
+        scope = scope.filter(pk__in=[va if isinstance(va, int) else va.pk for va in virtual_accounts])
+    purchased, in_use = selectors._pools(scope, on=None, products=None)
+    short_now = {key for key in set(purchased) | set(in_use) if in_use[key] > purchased[key]}
+    recorded = set(
+        Shortage.objects.filter(virtual_account__in=scope.values("pk"), cleared_at__isnull=True).values_list(
+            "virtual_account_id", "product_id"
+        )
+    )
+    suspects: dict[int, set[int]] = defaultdict(set)
+    for va_id, product_id in short_now ^ recorded:
+        suspects[va_id].add(product_id)
+    changed = 0
+    for va_id in sorted(suspects):
+        with transaction.atomic():
+            va = pool_lock([va_id]).get(va_id)
+            if va is None:
+                continue
+            products = Product.objects.filter(pk__in=suspects[va_id])
+            changed += len(compliance_update(virtual_account=va, products=products, cause="subscription term"))
+    return changed
+
+
+# --- registration tokens (flow 10) --------------------------------------------------------
+
+TOKEN_PREFIX = "slrt_"
+DEVICE_SECRET_PREFIX = "sld_"
+TOKEN_DEFAULT_DAYS = 30
+TOKEN_MAX_DAYS = 365
+MAX_COUNT = 1_000_000
+
+
+def _require(actor: User | None, capability, obj, message: str) -> None:
+    if actor is not None and not permissions.can(actor, capability, obj):
+        raise PermissionDenied(message)
+
+
+def _whole_number(value, *, field: str, label: str, low: int, high: int) -> int:
+    number = _clean_quantity(value)
+    if number is None or not low <= number <= high:
+        raise ValidationError({field: f"{label} is a whole number from {low} to {high}."})
+    return number
+
+
+def _check_pool_account(va: VirtualAccount, *, field: str, doing: str) -> None:
+    sa = va.smart_account
+    if sa.is_holding:
+        raise ValidationError({field: f"Licenses in a holding account cannot be consumed: devices cannot {doing} there."})
+    if not sa.is_active:
+        raise ValidationError({field: f"{sa.name} is {sa.get_status_display().lower()}; devices cannot {doing} there."})
+
+
+@transaction.atomic
+def token_create(
+    *,
+    virtual_account: VirtualAccount,
+    description: str = "",
+    expires_in_days: int = TOKEN_DEFAULT_DAYS,
+    max_uses: int | None = None,
+    actor: User | None,
+) -> tuple[RegistrationToken, str]:
+    """A registration token for devices of this Virtual Account. Returns the token and its raw
+    secret, which is shown once: only its hash is kept."""
+    va = virtual_account
+    _require(actor, OPERATE, va, f"You may not create registration tokens in {va.name}.")
+    _check_pool_account(va, field="virtual_account", doing="register")
+    errors: dict[str, list[str]] = {}
+    description = " ".join(str(description or "").split())
+    if len(description) > 200:
+        errors["description"] = ["A description has at most 200 characters."]
+    days = expires_in_days
+    try:
+        days = _whole_number(
+            TOKEN_DEFAULT_DAYS if expires_in_days in (None, "") else expires_in_days,
+            field="expires_in_days", label="The expiry in days", low=1, high=TOKEN_MAX_DAYS,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    uses = None
+    if max_uses not in (None, ""):
+        try:
+            uses = _whole_number(max_uses, field="max_uses", label="The maximum number of uses", low=1, high=MAX_COUNT)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = RegistrationToken.objects.create(
+        virtual_account=va, description=description, prefix=raw[:12], token_hash=RegistrationToken.hash(raw),
+        created_by=actor if actor is not None and actor.pk else None,
+        expires_at=timezone.now() + datetime.timedelta(days=days), max_uses=uses,
+    )
+    event_record(
+        smart_account=va.smart_account, action="token.created", actor=actor, virtual_account=va, obj=token,
+        detail={"prefix": token.prefix, "description": description, "expires_at": token.expires_at.isoformat(),
+                "max_uses": uses},
+    )
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, token: RegistrationToken, actor: User | None) -> RegistrationToken:
+    """Revoke a token: no device registers with it any more (registered devices stay)."""
+    _require(actor, OPERATE, token.virtual_account, "You may not revoke registration tokens here.")
+    now = timezone.now()
+    if not RegistrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
+        raise ValidationError({"token": "This token was revoked already."})
+    token.revoked_at = now
+    event_record(
+        smart_account=token.virtual_account.smart_account, action="token.revoked", actor=actor,
+        virtual_account=token.virtual_account, obj=token, detail={"prefix": token.prefix, "use_count": token.use_count},
+    )
+    return token
+
+
+def _token_refusal(token: RegistrationToken, now: datetime.datetime) -> ValidationError:
+    status = token.status_at(now)
+    message = {
+        TokenStatus.REVOKED: "This registration token was revoked.",
+        TokenStatus.EXPIRED: "This registration token has expired.",
+        TokenStatus.USED_UP: "This registration token has been used as many times as it allows.",
+    }.get(status, "This registration token cannot be used.")
+    return ValidationError({"token": message})
+
+
+# --- devices (flow 10) -------------------------------------------------------------------------
+
+
+def _clean_optional(value, *, field: str, label: str, max_length: int) -> str:
+    text = str(value or "").strip()
+    if len(text) > max_length:
+        raise ValidationError({field: f"{label} has at most {max_length} characters."})
+    return text
+
+
+@transaction.atomic
+def device_register(
+    *, token: str, serial_number: str, product_id: str = "", hostname: str = ""
+) -> tuple[Device, str, bool]:
+    """A device registers into the token's Virtual Account. Returns (device, raw secret,
+    created). The device authenticates its usage reports with the secret; only its hash is kept.
+
+    The token must be active (not expired, revoked or used up); holding accounts (and accounts
+    not active) take no devices. Registering a serial number already registered in that VA
+    returns the same device and counts no second use, even with a used-up token (a device that
+    lost its secret, e.g. after a reset, registers again): its secret is rotated, so the old one
+    stops working, and its hostname and product id are updated. Concurrent registrations never
+    exceed `max_uses`: a use is claimed by a conditional UPDATE (`use_count < max_uses`).
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    for name, clean in (
+        ("serial_number", lambda: _clean_text(serial_number, field="serial_number", label="A serial number", max_length=100)),
+        ("product_id", lambda: _clean_optional(product_id, field="product_id", label="A product id", max_length=100)),
+        ("hostname", lambda: _clean_optional(hostname, field="hostname", label="A hostname", max_length=253)),
+    ):
+        try:
+            cleaned[name] = clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    raw_token = str(token or "").strip()
+    row = None
+    if not raw_token:
+        errors["token"] = ["A registration token is required."]
+    else:
+        row = (
+            RegistrationToken.objects.select_related("virtual_account__smart_account")
+            .filter(token_hash=RegistrationToken.hash(raw_token))
+            .first()
+        )
+        if row is None:
+            errors["token"] = ["Unknown registration token."]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    if row.status_at(now) in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
+        raise _token_refusal(row, now)
+    va = row.virtual_account
+    _check_pool_account(va, field="token", doing="register")
+    serial = cleaned["serial_number"]
+    secret = DEVICE_SECRET_PREFIX + secrets.token_urlsafe(32)
+
+    device = Device.objects.select_for_update().filter(virtual_account=va, serial_number=serial).first()
+    if device is None:
+        try:
+            with transaction.atomic():
+                claimed = (
+                    RegistrationToken.objects.filter(pk=row.pk, revoked_at__isnull=True, expires_at__gt=now)
+                    .filter(Q(max_uses__isnull=True) | Q(use_count__lt=F("max_uses")))
+                    .update(use_count=F("use_count") + 1)
+                )
+                if not claimed:
+                    row.refresh_from_db()
+                    raise _token_refusal(row, now)
+                device = Device.objects.create(
+                    virtual_account=va, serial_number=serial, product_id=cleaned["product_id"],
+                    hostname=cleaned["hostname"], secret_hash=Device.hash(secret), registered_with=row,
+                    last_contact_at=now,
+                )
+        except IntegrityError:
+            # The same serial registered at the same moment: theirs won; this is a re-registration.
+            device = Device.objects.select_for_update().get(virtual_account=va, serial_number=serial)
+        else:
+            event_record(
+                smart_account=va.smart_account, action="device.registered", virtual_account=va, obj=device,
+                detail={"serial_number": serial, "hostname": device.hostname, "product_id": device.product_id,
+                        "token": row.prefix},
+            )
+            return device, secret, True
+
+    device.secret_hash = Device.hash(secret)
+    device.hostname = cleaned["hostname"] or device.hostname
+    device.product_id = cleaned["product_id"] or device.product_id
+    device.last_contact_at = now
+    device.save(update_fields=["secret_hash", "hostname", "product_id", "last_contact_at"])
+    event_record(
+        smart_account=va.smart_account, action="device.registered", virtual_account=va, obj=device,
+        detail={"serial_number": serial, "hostname": device.hostname, "product_id": device.product_id,
+                "token": row.prefix, "again": True},
+    )
+    return device, secret, False
+
+
+def device_authenticate(*, device_id, secret: str) -> Device | None:
+    """The device with this id whose secret this is, else None (no hint which one was wrong)."""
+    if not secret:
+        return None
+    try:
+        return Device.objects.filter(pk=int(device_id), secret_hash=Device.hash(secret)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+UsageItem = dict[str, Any]
+
+
+def _usage_report(usage) -> dict[int, tuple[Product, int]]:
+    """{product id: (product, count)} in the report's order, or a ValidationError keyed `usage`
+    naming every problem (unknown SKUs by name)."""
+    if not isinstance(usage, (list, tuple)):
+        raise ValidationError({"usage": "Send a list of {sku, count}: the device's current usage per product."})
+    errors: list[str] = []
+    items: list[tuple[str, int]] = []
+    for number, item in enumerate(usage, start=1):
+        if not isinstance(item, dict):
+            errors.append(f"Item {number}: give a sku and a count.")
+            continue
+        sku, count = normalise_sku(item.get("sku")), item.get("count")
+        if not sku:
+            errors.append(f"Item {number}: a SKU is required.")
+            continue
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            errors.append(f"Item {number}: the count of {sku} must be a whole number from 0 to {MAX_COUNT}.")
+            continue
+        items.append((sku, count))
+    skus = [sku for sku, _ in items]
+    twice = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if twice:
+        errors.append(f"Each SKU is reported once, with its total count; named more than once: {', '.join(twice)}.")
+    by_sku = {p.usku: p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=set(skus))} if skus else {}
+    unknown = sorted(set(skus) - set(by_sku))
+    if unknown:
+        errors.append(f"Unknown SKU{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    classic = sorted(sku for sku, p in by_sku.items() if p.license_kind != LicenseKind.SMART)
+    if classic:
+        errors.append(f"Classic (PAK) products are not consumed from a pool: {', '.join(classic)}.")
+    if errors:
+        raise ValidationError({"usage": errors})
+    return {by_sku[sku].pk: (by_sku[sku], count) for sku, count in items}
+
+
+@transaction.atomic
+def device_report_usage(*, device: Device, usage: Sequence[UsageItem]) -> list[tuple[str, str]]:
+    """A device reports its current usage: [{sku, count}], absolute counts that replace its last
+    report (a product left out drops to 0). Usage above the pool is accepted: it shows as a
+    shortage, announced when a product crosses into or out of it. Returns (sku, status) per
+    reported product, status `in_compliance` or `shortage` of the device's VA pool.
+
+    Concurrency: the device's row is locked (its reports apply one at a time); a report that
+    changes counts also locks its VA's pool (see pool_lock), so that crossings are seen exactly;
+    one that changes nothing (the same report again) only touches `last_contact_at`.
+    """
+    report = _usage_report(usage)
+    locked = Device.objects.select_for_update(no_key=True).filter(pk=device.pk).first()
+    if locked is None:
+        raise ValidationError({"device": "This device is no longer registered."})
+    current = dict(DeviceUsage.objects.filter(device=locked).values_list("product_id", "count"))
+    wanted = {pid: count for pid, (_, count) in report.items() if count > 0}
+    changed = sorted(pid for pid in set(current) | set(wanted) if current.get(pid, 0) != wanted.get(pid, 0))
+    products = {pid: product for pid, (product, _) in report.items()}
+    now = timezone.now()
+    if changed:
+        dropped = [pid for pid in changed if pid not in products]
+        if dropped:
+            products.update(Product.objects.in_bulk(dropped))
+        va = pool_lock([locked.virtual_account_id])[locked.virtual_account_id]
+        gone = [pid for pid in changed if pid not in wanted]
+        if gone:
+            DeviceUsage.objects.filter(device=locked, product__in=gone).delete()
+        rows = [DeviceUsage(device=locked, product_id=pid, count=wanted[pid]) for pid in changed if pid in wanted]
+        if rows:
+            DeviceUsage.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["device", "product"], update_fields=["count", "updated_at"]
+            )
+        positions = selectors.pool_positions(va, [products[pid] for pid in sorted(products)])
+        compliance_update(virtual_account=va, positions=positions, cause=f"usage reported by {locked.serial_number}")
+    else:
+        positions = selectors.pool_positions(VirtualAccount(pk=locked.virtual_account_id), [p for p, _ in report.values()])
+    Device.objects.filter(pk=locked.pk).update(last_contact_at=now)
+    return [(product.sku, positions[pid].status) for pid, (product, _) in report.items()]
+
+
+def _device_usage(device: Device) -> dict[int, int]:
+    return dict(DeviceUsage.objects.filter(device=device, count__gt=0).values_list("product_id", "count"))
+
+
+def _lock_device(device: Device) -> Device:
+    locked = Device.objects.select_for_update(of=("self",)).select_related("virtual_account__smart_account").filter(
+        pk=device.pk
+    ).first()
+    if locked is None:
+        raise ValidationError({"device": "This device is no longer registered."})
+    return locked
+
+
+@transaction.atomic
+def device_move(*, device: Device, virtual_account: VirtualAccount, actor: User | None) -> Device:
+    """Move a device to another Virtual Account of the same Smart Account: its usage moves from
+    one pool to the other (either may cross into or out of shortage)."""
+    locked = _lock_device(device)
+    if locked.virtual_account_id == virtual_account.pk:
+        raise ValidationError({"virtual_account": f"The device is in {virtual_account.name} already."})
+    pools = pool_lock([locked.virtual_account_id, virtual_account.pk])
+    source, target = pools[locked.virtual_account_id], pools.get(virtual_account.pk)
+    if target is None:
+        raise ValidationError({"virtual_account": "That Virtual Account no longer exists."})
+    _require(actor, OPERATE, source, f"You may not move devices out of {source.name}.")
+    _require(actor, OPERATE, target, f"You may not move devices into {target.name}.")
+    if target.smart_account_id != source.smart_account_id:
+        raise ValidationError({"virtual_account": "Devices move only between Virtual Accounts of one Smart Account."})
+    if target.smart_account.is_holding:
+        raise ValidationError({"virtual_account": "Licenses in a holding account cannot be consumed: devices cannot move there."})
+    if Device.objects.filter(virtual_account=target, serial_number=locked.serial_number).exists():
+        raise ValidationError({"virtual_account": f"{target.name} already has a device with serial number {locked.serial_number}."})
+    usage = _device_usage(locked)
+    locked.virtual_account = target
+    locked.save(update_fields=["virtual_account"])
+    if usage:
+        products = list(Product.objects.filter(pk__in=list(usage)))
+        cause = f"device {locked.serial_number} moved from {source.name} to {target.name}"
+        compliance_update(virtual_account=source, products=products, actor=actor, cause=cause)
+        compliance_update(virtual_account=target, products=products, actor=actor, cause=cause)
+    event_record(
+        smart_account=source.smart_account, action="device.moved", actor=actor, virtual_account=target, obj=locked,
+        detail={"serial_number": locked.serial_number, "from": source.name, "from_virtual_account": source.pk,
+                "to": target.name, "to_virtual_account": target.pk},
+    )
+    return locked
+
+
+@transaction.atomic
+def device_remove(*, device: Device, actor: User | None) -> None:
+    """Remove a device: its usage is freed from its pool (which may leave shortage)."""
+    locked = _lock_device(device)
+    _require(actor, OPERATE, locked.virtual_account, f"You may not remove devices from {locked.virtual_account.name}.")
+    va = pool_lock([locked.virtual_account_id])[locked.virtual_account_id]
+    usage = _device_usage(locked)
+    products = list(Product.objects.filter(pk__in=list(usage))) if usage else []
+    detail = {"serial_number": locked.serial_number, "hostname": locked.hostname, "product_id": locked.product_id,
+              "usage": [{"sku": p.sku, "count": usage[p.pk]} for p in products]}
+    repr_ = str(locked)
+    locked.delete()
+    if products:
+        compliance_update(virtual_account=va, products=products, actor=actor, cause=f"device {locked.serial_number} removed")
+    event = event_record(smart_account=va.smart_account, action="device.removed", actor=actor, virtual_account=va, detail=detail)
+    Event.objects.filter(pk=event.pk).update(object_type="device", object_repr=repr_[:300])
+
+
+# --- classic licenses (PAKs) -----------------------------------------------------------------
+
+LICENSE_KEY_SALT = "licensing.classic_license"
+
+
+def _lock_pak(pak: ClassicLicense) -> ClassicLicense:
+    locked = ClassicLicense.objects.select_for_update(of=("self",)).select_related("product", "smart_account").filter(
+        pk=pak.pk
+    ).first()
+    if locked is None:
+        raise ValidationError({"pak": "This PAK no longer exists."})
+    if locked.registered_at is not None:
+        raise ValidationError({"pak": f"PAK {locked.pak} is registered to device {locked.device_serial} already."})
+    if locked.converted_at is not None:
+        raise ValidationError({"pak": f"PAK {locked.pak} was converted to smart licenses already."})
+    return locked
+
+
+@transaction.atomic
+def classic_license_register(*, pak: ClassicLicense, serial_number: str, actor: User | None) -> str:
+    """Register a PAK to one device serial: the node-locked license key, signed by the portal
+    (`classic_license_verify` checks it). A PAK registers once."""
+    _require(actor, OPERATE, pak, "You may not register this account's PAKs.")
+    serial = _clean_text(serial_number, field="serial_number", label="A serial number", max_length=100)
+    locked = _lock_pak(pak)
+    now = timezone.now()
+    key = signing.dumps(
+        {"pak": locked.pak, "sku": locked.product.sku, "quantity": locked.quantity, "serial_number": serial,
+         "account": locked.smart_account_id, "issued": now.date().isoformat()},
+        salt=LICENSE_KEY_SALT, compress=True,
+    )
+    locked.device_serial, locked.license_key, locked.registered_at = serial, key, now
+    locked.save(update_fields=["device_serial", "license_key", "registered_at"])
+    event_record(
+        smart_account=locked.smart_account, action="pak.registered", actor=actor, obj=locked,
+        detail={"pak": locked.pak, "sku": locked.product.sku, "quantity": locked.quantity, "serial_number": serial},
+    )
+    return key
+
+
+def classic_license_verify(license_key: str, *, serial_number: str | None = None) -> dict:
+    """The content of a license key issued by `classic_license_register` ({pak, sku, quantity,
+    serial_number, account, issued}); ValidationError if it was not signed by this portal (or
+    is for another serial number than the one given)."""
+    try:
+        content = signing.loads(str(license_key or "").strip(), salt=LICENSE_KEY_SALT)
+    except signing.BadSignature:
+        raise ValidationError({"license_key": "This is not a valid license key."})
+    if serial_number is not None and content.get("serial_number") != str(serial_number).strip():
+        raise ValidationError({"license_key": "This license key is for another device."})
+    return content
+
+
+@transaction.atomic
+def classic_license_convert(*, pak: ClassicLicense, virtual_account: VirtualAccount, actor: User | None) -> Entitlement:
+    """Convert an unregistered PAK into smart entitlements of its product's smart equivalent
+    (`Product.smart_equivalent`, set by staff in the catalogue) in a Virtual Account of the same
+    account: the PAK's quantity, perpetual, or starting today for a subscription product."""
+    _require(actor, OPERATE, pak, "You may not convert this account's PAKs.")
+    _require(actor, OPERATE, virtual_account, f"You may not deposit licenses into {virtual_account.name}.")
+    locked = _lock_pak(pak)
+    if virtual_account.smart_account_id != locked.smart_account_id:
+        raise ValidationError({"virtual_account": "A PAK converts into a Virtual Account of its own Smart Account."})
+    smart = locked.product.smart_equivalent
+    if smart is None:
+        raise ValidationError({"pak": f"{locked.product.sku} has no smart equivalent; its PAKs can only be registered."})
+    starts_on = ends_on = None
+    if smart.term_months:
+        starts_on = timezone.localdate()
+        ends_on = _add_months(starts_on, smart.term_months)
+    entitlement = entitlement_deposit(
+        virtual_account=virtual_account, product=smart, quantity=locked.quantity, source=EntitlementSource.CONVERSION,
+        source_ref=f"PAK {locked.pak}", starts_on=starts_on, ends_on=ends_on, actor=actor,
+    )
+    locked.converted_at, locked.converted_to = timezone.now(), virtual_account
+    locked.save(update_fields=["converted_at", "converted_to"])
+    event_record(
+        smart_account=locked.smart_account, action="pak.converted", actor=actor, virtual_account=virtual_account,
+        obj=locked, detail={"pak": locked.pak, "sku": locked.product.sku, "to_sku": smart.sku,
+                            "quantity": locked.quantity, "to": virtual_account.name},
+    )
+    return entitlement
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    """`day` plus whole months; the 31st becomes the last day of a shorter month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --- daily usage snapshots ------------------------------------------------------------------
+
+
+@transaction.atomic
+def usage_snapshot_take(*, day: datetime.date | None = None) -> int:
+    """Record, for `day` (today), each customer Virtual Account's purchased and in-use count per
+    product: one row per VA × product, replaced when taken again the same day (idempotent).
+    In use is what devices report now, so a snapshot is taken on its day. Returns the rows written."""
+    day = day or timezone.localdate()
+    scope = VirtualAccount.objects.filter(smart_account__kind=SmartAccountKind.CUSTOMER)
+    purchased, in_use = selectors._pools(scope, on=day, products=None)
+    keys = set(purchased) | set(in_use)
+    # A pool emptied since an earlier run today goes to 0/0 rather than keeping the stale row.
+    keys |= set(UsageSnapshot.objects.filter(day=day).values_list("virtual_account_id", "product_id"))
+    rows = [
+        UsageSnapshot(virtual_account_id=va_id, product_id=product_id, day=day, purchased=purchased[(va_id, product_id)],
+                      in_use=in_use[(va_id, product_id)])
+        for va_id, product_id in sorted(keys)
+    ]
+    UsageSnapshot.objects.bulk_create(
+        rows, batch_size=2000, update_conflicts=True, unique_fields=["virtual_account", "product", "day"],
+        update_fields=["purchased", "in_use"],
+    )
+    return len(rows)
+
+
+# --- alert preferences ------------------------------------------------------------------------
+
+ALERT_FLAGS = ("insufficient_licenses", "silent_devices", "expiring_subscriptions", "holding_lines_waiting", "daily_summary")
+
+
+@transaction.atomic
+def alert_preferences_update(*, smart_account: SmartAccount, actor: User | None, **changes) -> AlertPreferences:
+    """Change which alerts an account's admins get (SA admins): the flags of ALERT_FLAGS,
+    `expiry_windows` (1 to 5 distinct days before a subscription ends, 1–365) and
+    `extra_recipients` (at most 20 addresses within the account's domain)."""
+    if actor is not None and not permissions.can(actor, ADMINISTER, smart_account):
+        raise PermissionDenied("Only the account's admins change its alerts.")
+    unknown = set(changes) - set(ALERT_FLAGS) - {"expiry_windows", "extra_recipients"}
+    if unknown:
+        raise ValidationError({name: "Unknown setting." for name in sorted(unknown)})
+    preferences = AlertPreferences.objects.select_for_update().filter(smart_account=smart_account).first() or AlertPreferences(
+        smart_account=smart_account
+    )
+    errors: dict[str, list[str]] = {}
+    for flag in ALERT_FLAGS:
+        if flag in changes:
+            if not isinstance(changes[flag], bool):
+                errors[flag] = ["Choose true or false."]
+            else:
+                setattr(preferences, flag, changes[flag])
+    if "expiry_windows" in changes:
+        try:
+            preferences.expiry_windows = _clean_windows(changes["expiry_windows"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if "extra_recipients" in changes:
+        try:
+            preferences.extra_recipients = _clean_recipients(changes["extra_recipients"], smart_account)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    preferences.updated_by = actor if actor is not None and actor.pk else None
+    preferences.save()
+    event_record(
+        smart_account=smart_account, action="alerts.updated", actor=actor, obj=preferences,
+        detail={**{flag: getattr(preferences, flag) for flag in ALERT_FLAGS}, "expiry_windows": preferences.expiry_windows,
+                "extra_recipients": preferences.extra_recipients},
+    )
+    return preferences
+
+
+def _clean_windows(value) -> list[int]:
+    if isinstance(value, str):
+        value = [part for part in value.replace(" ", ",").split(",") if part]
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 5:
+        raise ValidationError({"expiry_windows": "Give 1 to 5 numbers of days, e.g. 90, 60, 30."})
+    windows = set()
+    for item in value:
+        number = _clean_quantity(item)
+        if number is None or not 1 <= number <= 365:
+            raise ValidationError({"expiry_windows": "Each window is a whole number of days from 1 to 365."})
+        windows.add(number)
+    return sorted(windows, reverse=True)
+
+
+def _clean_recipients(value, smart_account: SmartAccount) -> list[str]:
+    if isinstance(value, str):
+        value = [part for part in value.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError({"extra_recipients": "Give a list of email addresses."})
+    emails = sorted({str(item).strip().lower() for item in value if str(item).strip()})
+    if len(emails) > 20:
+        raise ValidationError({"extra_recipients": "At most 20 extra recipients."})
+    problems = []
+    for email in emails:
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems.append(f"{email} is not an email address.")
+            continue
+        if email_domain(email) != smart_account.domain:
+            problems.append(f"{email} is not within the account's domain {smart_account.domain}.")
+    if problems:
+        raise ValidationError({"extra_recipients": problems})
+    return emails

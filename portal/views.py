@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts import permissions, services as account_services
-from accounts.models import InvitationPurpose, SmartAccount
+from accounts.models import InvitationPurpose, Role, SmartAccount
 from accounts.permissions import ADMINISTER, HOLD, OPERATE, STRUCTURE, VIEW
 
 from .selectors import virtual_account_tree
@@ -41,7 +41,7 @@ def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_manage_users": is_sa_admin or permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa).exists(),
         "can_operate": permissions.can(user, OPERATE, sa) if not sa.is_holding else False,
         "can_hold": sa.is_holding and permissions.can(user, HOLD, sa),
-        "roles": permissions.roles_of(user, sa),
+        "roles": [(Role(role).label, va) for role, va in permissions.roles_of(user, sa)],
     }
     return render(request, "portal/smart_account_detail.html", context)
 

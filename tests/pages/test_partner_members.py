@@ -156,3 +156,10 @@ def test_partner_pages_need_sign_in(client):
 
 def test_member_actions_are_post_only(as_user, partner_admin):
     assert as_user(partner_admin).get(reverse("partner:partner_member_add")).status_code == 405
+
+
+def test_staff_without_partner_are_pointed_to_the_admin(as_user, staff_user):
+    page = html(as_user(staff_user).get(reverse("partner:partner_detail")))
+
+    assert "Vendor staff manage partner organisations" in page
+    assert f'href="{reverse("admin:index")}"' in page
