@@ -858,7 +858,17 @@ def user_close(*, user: User, actor: User) -> None:
     keeps a pseudonym instead of the email."""
     if actor.pk != user.pk and not actor.is_staff:
         raise PermissionDenied("You can close only your own account.")
-    for row in SmartAccountRole.objects.filter(user=user).select_related("content_object"):
+    # An account must not be left without an admin: hand it over first.
+    sole = [
+        row.content_object.name
+        for row in SmartAccountRole.objects.filter(user=user, permission__codename=Role.SA_ADMIN).select_related("content_object")
+        if not SmartAccountRole.objects.filter(content_object=row.content_object, permission__codename=Role.SA_ADMIN)
+        .exclude(user=user).exists()
+    ]
+    if sole:
+        raise ValidationError({"confirm_email": "You are the only admin of " + ", ".join(sole)
+                               + ". Grant another user Smart Account admin there first."})
+    for row in SmartAccountRole.objects.filter(user=user).select_related("content_object", "permission"):
         event_record(smart_account=row.content_object, action="role.revoked", actor=actor,
                      detail={"user": f"closed-user-{user.pk}", "role": row.permission.codename, "scope": "account"})
     SmartAccountRole.objects.filter(user=user).delete()

@@ -183,3 +183,15 @@ def test_user_menu_links_privacy_support_and_api_keys(as_user, user):
 
     for name in ("privacy", "support_case_list", "api_key_list"):
         assert f'href="{reverse("portal:" + name)}"' in page
+
+
+def test_a_sole_admin_cannot_close_their_account_until_they_hand_it_over(as_user, user, acme):
+    SmartAccountRoleFactory(user=user, content_object=acme, role=Role.SA_ADMIN)
+
+    response = as_user(user).post(reverse("portal:privacy_close"), {"confirm_email": user.email})
+
+    assert response.status_code == 200
+    assert "You are the only admin of Acme" in field_error(response, "id_confirm_email")
+    user.refresh_from_db()
+    assert user.is_active and user.closed_at is None
+    assert SmartAccountRole.objects.filter(user=user, content_object=acme).exists()
