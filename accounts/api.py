@@ -224,7 +224,8 @@ class SmartAccountDetailView(APIView):
 
 class SmartAccountActivateView(APIView):
     @extend_schema(
-        request=SmartAccountActivateSerializer, responses={200: SmartAccountDetailSerializer, **errors(400, 401, 403, 404)},
+        request=SmartAccountActivateSerializer,
+        responses={200: SmartAccountDetailSerializer, **errors(400, 401, 403, 404)},
         summary="Activate a new account (its named contact)",
         description="`new` → `active`; the contact becomes its SA admin and may give the partner user who requested "
                     "it a role in the same step. Found (else 404) by its contact, its requester, staff and anyone "
@@ -248,7 +249,9 @@ class SmartAccountActivateView(APIView):
 
 
 def access_requests_with_scope() -> QuerySet[AccessRequest]:
-    return AccessRequest.objects.select_related("requester", "decided_by").prefetch_related("requested_virtual_accounts")
+    return AccessRequest.objects.select_related("requester", "decided_by").prefetch_related(
+        "requested_virtual_accounts"
+    )
 
 
 class AccessRequestListView(generics.ListAPIView):
@@ -303,8 +306,8 @@ class AccessRequestApproveView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         access_request = access_request_for_admin(request, pk)
-        data = validated_data(AccessRequestApproveSerializer, request,
-                              virtual_accounts=VirtualAccount.objects.filter(smart_account=access_request.smart_account))
+        in_account = VirtualAccount.objects.filter(smart_account=access_request.smart_account)
+        data = validated_data(AccessRequestApproveSerializer, request, virtual_accounts=in_account)
         services.access_request_approve(access_request=access_request, actor=request.user, **data)
         return Response(AccessRequestSerializer(access_requests_with_scope().get(pk=pk)).data)
 

@@ -119,8 +119,10 @@ class SmartAccountDetailSerializer(serializers.ModelSerializer):
     partner = serializers.PrimaryKeyRelatedField(
         read_only=True, help_text="Holding accounts: the owning partner; customer accounts: the requesting partner."
     )
-    contact_email = serializers.EmailField(source="contact.email", read_only=True, allow_null=True,
-                                           help_text="The customer contact who activates an account requested for them.")
+    contact_email = serializers.EmailField(
+        source="contact.email", read_only=True, allow_null=True,
+        help_text="The customer contact who activates an account requested for them.",
+    )
     your_roles = serializers.SerializerMethodField()
 
     class Meta:
@@ -209,7 +211,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 class AccessRequestCreateSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, default="")
     virtual_accounts = ScopedVirtualAccountField(
-        many=True, required=False, default=list, help_text="Ids of the Virtual Accounts wanted; empty: the whole account."
+        many=True, required=False, default=list,
+        help_text="Ids of the Virtual Accounts wanted; empty: the whole account.",
     )
 
 

@@ -19,10 +19,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Greatest
+from django.db.models.functions import Cast, Greatest
 from django.utils import timezone
 
 from accounts import permissions
@@ -279,8 +280,12 @@ def product_devices(virtual_accounts: QuerySet[VirtualAccount], product: Product
 
 
 def product_events(smart_account: SmartAccount, product: Product, *, user: User | None = None) -> QuerySet[Event]:
-    """The events about one product: deposits, transfers, PAKs, shortages."""
-    return events(smart_account, user=user).filter(Q(detail__sku=product.sku) | Q(detail__skus__icontains=f"|{product.sku}|"))
+    """The events about one product: deposits, transfers, PAKs, shortages: those whose detail
+    names its SKU, at the top or in a transfer's lines. Matched in the detail's JSON text, which
+    both databases write as `"sku": "…"` (SKUs hold no character JSON escapes)."""
+    return events(smart_account, user=user).annotate(detail_text=Cast("detail", TextField())).filter(
+        detail_text__contains=f'"sku": "{product.sku}"'
+    )
 
 
 # --- devices ------------------------------------------------------------------------------

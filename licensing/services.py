@@ -405,8 +405,6 @@ def license_transfer(
             "from": source.name, "from_virtual_account": source.pk,
             "to": target.name, "to_virtual_account": target.pk,
             "lines": detail_lines,
-            # "|SKU|SKU|": lets a product's event list find the transfers naming it on any database.
-            "skus": "|" + "|".join(line["sku"] for line in detail_lines) + "|",
         },
     )
     # Never more than available leaves the source: only the target can cross (out of shortage).

@@ -37,7 +37,6 @@ from accounts.models import (
     PartnerKind,
     Role,
     SmartAccount,
-    SmartAccountKind,
     SmartAccountStatus,
     User,
     VirtualAccount,
@@ -293,7 +292,7 @@ def order_place(
             errors[f"lines.{index}.{field}"].append(message)
 
         if not isinstance(spec, dict):
-            errors[f"lines.{index}"].append("Each line is an object with a product and a quantity.")
+            errors[f"lines.{index}.non_field_errors"].append("Each line is an object with a product and a quantity.")
             continue
         # The product.
         product_field = "product" if "product" in spec else "sku"
@@ -552,8 +551,9 @@ def order_line_move_to_account(
 
     The lines are locked and their state re-checked under the lock, so moving a line twice, or
     two people moving it at once, deposits it once. If any line cannot move, nothing moves and
-    the error names each such line and why (PermissionDenied if the only reason is the actor's
-    right to move them)."""
+    a ValidationError keyed `lines` names each such line and why (also as `exc.failed_lines`,
+    {line id: reason}); lines the actor may not see are only "no such order line". If the only
+    reason is the actor's right to move lines they can see, it is PermissionDenied instead."""
     raw_ids = list(lines or [])
     ids = [_pk(line, OrderLine) for line in raw_ids]
     if not ids:

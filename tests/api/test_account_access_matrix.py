@@ -65,7 +65,8 @@ def request_for(endpoint: str, w) -> tuple[str, str, dict | None]:
         return "get", f"{sa}/roles/", None
     if endpoint == "role_grant_on_finance":
         newcomer = UserFactory(email="newcomer@acme.com")
-        return "post", f"{sa}/roles/", {"user_email": newcomer.email, "role": "va_viewer", "virtual_account": w.finance.pk}
+        body = {"user_email": newcomer.email, "role": "va_viewer", "virtual_account": w.finance.pk}
+        return "post", f"{sa}/roles/", body
     if endpoint == "role_revoke_on_finance":
         row = VirtualAccountRoleFactory(user=UserFactory(), content_object=w.finance, role=Role.VA_VIEWER)
         return "delete", f"/api/v1/roles/{row.pk}/", None
@@ -99,8 +100,8 @@ CASES = [
 def test_role_table_holds_for_every_account_endpoint(endpoint, caller, expected, acme, call_as):
     method, url, body = request_for(endpoint, acme)
     events_before = Event.objects.count()
-    response = getattr(call_as(caller), method)(url, body, format="json") if body is not None else \
-        getattr(call_as(caller), method)(url)
+    send = getattr(call_as(caller), method)
+    response = send(url) if body is None else send(url, body, format="json")
     assert response.status_code == expected, response.content
     if expected >= 400:
         assert Event.objects.count() == events_before  # refused: nothing happened

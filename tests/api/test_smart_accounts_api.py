@@ -203,7 +203,8 @@ def test_partner_user_requests_a_new_account_and_the_contact_gets_an_activation_
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = partner_member_api.post(
-            URL, {"kind": "customer", "name": "Initech", "domain": "initech.example", "contact_email": "CIO@initech.example"},
+            URL,
+            {"kind": "customer", "name": "Initech", "domain": "initech.example", "contact_email": "CIO@initech.example"},
             format="json",
         )
     assert response.status_code == 201
@@ -221,7 +222,8 @@ def test_contact_domain_must_match_requested_domain(partner_member_api, mailoutb
     UserFactory(email="someone@gmail.example")
     with django_capture_on_commit_callbacks(execute=True):
         response = partner_member_api.post(
-            URL, {"name": "Initech", "domain": "initech.example", "contact_email": "someone@gmail.example"}, format="json"
+            URL, {"name": "Initech", "domain": "initech.example", "contact_email": "someone@gmail.example"},
+            format="json",
         )
     assert response.status_code == 400
     assert list(response.json()) == ["contact_email"]

@@ -1,6 +1,5 @@
 """Who sees which orders and lines (§5: the ordering partner, its distributor, staff; holding
 members see what waits in their holding accounts), in a constant number of queries."""
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -62,8 +61,9 @@ def test_held_lines_are_listed_for_the_members_of_their_holding_account(place, w
 
 def test_delegated_lines_are_listed_for_the_orders_contact(place, world, smart_product):
     place([{"product": smart_product, "quantity": 1, "delegate_to_end_customer": True},
-           {"product": smart_product, "quantity": 1, "smart_account": world.globex}])
-    contact = UserFactory(email="IT@globex.example".lower())
+           {"product": smart_product, "quantity": 1, "smart_account": world.globex}],
+          end_customer_email="IT@Globex.Example")
+    contact = UserFactory(email="it@globex.example")
 
     assert [line.number for line in delegated_lines_for(contact)] == [1]
     assert not delegated_lines_for(world.rita).exists()

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.models import Event, SmartAccountStatus
+from accounts.models import Event
 from accounts.services import smart_account_activate, smart_account_suspend
 from licensing.models import ClassicLicense, Entitlement, EntitlementSource
 from licensing.selectors import active_entitlements
