@@ -278,10 +278,14 @@ def order_place(
         lines = []
 
     # Everything the lines name, fetched once.
-    skus = {str(spec.get("sku") or "").strip().upper() for spec in lines if not isinstance(spec.get("product"), Product)}
+    specs = [spec for spec in lines if isinstance(spec, dict)]
+    skus = {
+        str(spec.get("sku") or spec.get("product") or "").strip().upper()
+        for spec in specs if not isinstance(spec.get("product"), Product)
+    }
     products = {p.sku.upper(): p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus - {""})}
-    sa_ids = {_pk(spec.get("smart_account"), SmartAccount) for spec in lines} - {None}
-    va_ids = {_pk(spec.get("virtual_account"), VirtualAccount) for spec in lines} - {None}
+    sa_ids = {_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None}
+    va_ids = {_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None}
     vas = VirtualAccount.objects.in_bulk(va_ids)
     accounts = SmartAccount.objects.in_bulk(sa_ids | {va.smart_account_id for va in vas.values()})
     holding_partners = _allowed_holding_partner_ids(partner)

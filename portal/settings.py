@@ -178,6 +178,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "redispatch-unsent-notifications": {"task": "accounts.tasks.notifications_redispatch", "schedule": 60.0},
+    # Idempotent (one reminder per line per window), so the hour it runs at does not matter.
+    "subscription-expiry-reminders": {"task": "orders.tasks.subscription_expiry_reminders", "schedule": 6 * 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -101,6 +101,13 @@ def test_inactive_or_unknown_products_cannot_be_ordered(place, world):
     }
 
 
+def test_a_line_that_is_not_an_object_is_named(place, world, smart_product):
+    with pytest.raises(ValidationError) as caught:
+        place([{"product": smart_product.sku, "quantity": 1, "smart_account": world.globex}, "ISR-SEC-K9"])
+
+    assert list(caught.value.message_dict) == ["lines.1.non_field_errors"]
+
+
 def test_every_error_is_reported_at_once(place, world, smart_product, mandatory_product):
     with pytest.raises(ValidationError) as caught:
         place(

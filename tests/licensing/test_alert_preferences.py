@@ -1,0 +1,54 @@
+"""Alert preferences: which alerts an account's admins get, and extra recipients within the
+account's domain (`alert_preferences_update`, `alert_recipients`)."""
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import Event
+from licensing.models import AlertPreferences
+from licensing.selectors import alert_preferences
+from licensing.services import alert_preferences_update, alert_recipients
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_account_starts_with_the_default_alerts(acme):
+    preferences = alert_preferences(acme.account)
+
+    assert preferences.pk is None
+    assert (preferences.insufficient_licenses, preferences.silent_devices, preferences.expiry_windows,
+            preferences.daily_summary, preferences.extra_recipients) == (True, True, [90, 60, 30], False, [])
+    assert alert_recipients(acme.account, "insufficient_licenses") == ["ada@example.com"]
+    assert alert_recipients(acme.account, "daily_summary") == []
+
+
+def test_sa_admins_change_alerts_and_add_recipients_within_the_domain(acme):
+    alert_preferences_update(smart_account=acme.account, daily_summary=True, expiry_windows=[30, 90, 7, 30],
+                             extra_recipients=["NOC@example.com", "noc@example.com"], actor=acme.admin)
+
+    preferences = AlertPreferences.objects.get(smart_account=acme.account)
+    assert (preferences.daily_summary, preferences.expiry_windows, preferences.extra_recipients) == (
+        True, [90, 30, 7], ["noc@example.com"])
+    assert alert_recipients(acme.account, "daily_summary") == ["ada@example.com", "noc@example.com"]
+    assert Event.objects.filter(action="alerts.updated").count() == 1
+
+
+def test_extra_recipients_must_be_within_the_accounts_domain(acme):
+    with pytest.raises(ValidationError) as exc:
+        alert_preferences_update(smart_account=acme.account, extra_recipients=["boss@elsewhere.example", "nope"],
+                                 actor=acme.admin)
+    assert exc.value.message_dict == {"extra_recipients": [
+        "boss@elsewhere.example is not within the account's domain example.com.", "nope is not an email address."]}
+
+
+@pytest.mark.parametrize("windows", [[], [0], [400], [1, 2, 3, 4, 5, 6], "soon"])
+def test_expiry_windows_are_1_to_5_days_counts_up_to_a_year(acme, windows):
+    with pytest.raises(ValidationError) as exc:
+        alert_preferences_update(smart_account=acme.account, expiry_windows=windows, actor=acme.admin)
+    assert "expiry_windows" in exc.value.message_dict
+
+
+def test_only_sa_admins_change_alerts(acme):
+    for actor in (acme.sa_user, acme.va_user, acme.outsider):
+        with pytest.raises(PermissionDenied):
+            alert_preferences_update(smart_account=acme.account, daily_summary=True, actor=actor)
+    assert not AlertPreferences.objects.exists()
