@@ -165,7 +165,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Smart Licensing Portal <no-reply
 
 # Celery: with no broker configured, tasks run eagerly so the embedded default still delivers.
 _BROKER = env("CELERY_BROKER_URL") or env("REDIS_URL")
-CELERY_BROKER_URL = _BROKER or "memory://"
+CELERY_BROKER_URL = _BROKER or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not _BROKER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
