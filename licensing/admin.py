@@ -5,12 +5,14 @@ from django.contrib import admin
 from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
 from .models import (
+    AlertPreferences,
     ClassicLicense,
     Device,
     DeviceUsage,
     Entitlement,
     Product,
     RegistrationToken,
+    Shortage,
     UsageSnapshot,
 )
 
@@ -103,3 +105,22 @@ class UsageSnapshotAdmin(ReadOnlyAdmin):
     search_fields = ("product__sku", "virtual_account__name", "virtual_account__smart_account__name")
     date_hierarchy = "day"
     show_full_result_count = False
+
+
+@admin.register(Shortage)
+class ShortageAdmin(ReadOnlyAdmin):
+    list_display = ("product", "virtual_account", "quantity", "started_at", "cleared_at")
+    list_filter = (("cleared_at", admin.EmptyFieldListFilter), FAMILY, "started_at")
+    list_select_related = ("product", VA)
+    search_fields = ("product__sku", "virtual_account__name", "virtual_account__smart_account__name")
+    date_hierarchy = "started_at"
+
+
+@admin.register(AlertPreferences)
+class AlertPreferencesAdmin(ReadOnlyAdmin):
+    """Customers set these themselves (SA admins, on the Alerts page); staff look only."""
+
+    list_display = ("smart_account", "insufficient_licenses", "silent_devices", "expiring_subscriptions",
+                    "holding_lines_waiting", "daily_summary", "updated_at")
+    list_select_related = ("smart_account",)
+    search_fields = ("smart_account__name", "smart_account__domain")

@@ -104,10 +104,11 @@ def entitlements_for(
     return active_entitlements(on).filter(virtual_account=virtual_account, product=product).order_by(*CONSUMPTION_ORDER)
 
 
-def _pools(
+def pool_totals(
     virtual_accounts: QuerySet[VirtualAccount], *, on: datetime.date | None, products: Iterable[Product] | None
 ) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
-    """Purchased and in use per (VA id, product id) over the given VAs: two queries."""
+    """Purchased (active entitlements on `on`, today by default) and in use per (VA id, product
+    id) over the given VAs, as two defaultdicts of int: two queries."""
     va_ids = virtual_accounts.values("pk")
     entitlements = active_entitlements(on).filter(virtual_account__in=va_ids)
     usage = DeviceUsage.objects.filter(device__virtual_account__in=va_ids, count__gt=0)
@@ -141,7 +142,7 @@ def license_summary(
     each VA's shortage and availability rather than netting one VA's surplus against another's
     overage. Three queries, whatever the number of VAs, devices or products.
     """
-    purchased, in_use = _pools(virtual_accounts, on=on, products=products)
+    purchased, in_use = pool_totals(virtual_accounts, on=on, products=products)
     product_ids = {p for _, p in purchased} | {p for _, p in in_use}
     catalogue = Product.objects.in_bulk(product_ids)
     lines: dict[int, LicenseLine] = {}
@@ -166,7 +167,7 @@ def pool_positions(
 ) -> dict[int, LicenseLine]:
     """Several products in one VA's own pool (not its subtree), by product id; two queries."""
     products = list(products)
-    purchased, in_use = _pools(VirtualAccount.objects.filter(pk=virtual_account.pk), on=on, products=products)
+    purchased, in_use = pool_totals(VirtualAccount.objects.filter(pk=virtual_account.pk), on=on, products=products)
     positions = {}
     for product in products:
         line = LicenseLine(product=product)
@@ -200,7 +201,7 @@ def license_tree(
     """Per Virtual Account, in tree order: its own positions per product and the roll-up over its
     subtree (within the given VAs: a user's visible part of the tree). Four queries."""
     vas = list(virtual_accounts.order_by("tree_id", "lft"))
-    purchased, in_use = _pools(virtual_accounts, on=on, products=None)
+    purchased, in_use = pool_totals(virtual_accounts, on=on, products=None)
     catalogue = Product.objects.in_bulk({p for _, p in purchased} | {p for _, p in in_use})
     own: dict[int, dict[int, LicenseLine]] = defaultdict(dict)
     for key in set(purchased) | set(in_use):

@@ -8,7 +8,7 @@ import calendar
 import datetime
 import re
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import Event, Role, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
+from accounts.models import Role, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
 from accounts.permissions import ADMINISTER, OPERATE
 from accounts.services import event_record, notification_queue
 
@@ -242,11 +242,9 @@ def pool_lock(virtual_accounts: Iterable[VirtualAccount | int]) -> dict[int, Vir
 
 def _lock_accounts_of(virtual_account_ids: list[int]) -> None:
     """KEY SHARE-lock the Smart Account rows of these VAs, by id (see pool_lock). SQLite has no
-    row locks (a writing transaction holds the whole database), so there is nothing to take."""
+    row locks (a writing transaction holds the whole database): nothing to take there."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
-        account_ids = VirtualAccount.objects.filter(pk__in=virtual_account_ids).values("smart_account_id")
-        list(SmartAccount.objects.select_for_update(no_key=True).filter(pk__in=account_ids).order_by("pk").values_list("pk"))
         return
     sa, va = SmartAccount._meta.db_table, VirtualAccount._meta.db_table
     with connection.cursor() as cursor:
@@ -518,16 +516,16 @@ def _announce(shortage: Shortage, line: selectors.LicenseLine, *, started: bool,
         )
 
 
-@transaction.atomic
 def compliance_reconcile(*, virtual_accounts: Iterable[VirtualAccount | int] | None = None) -> int:
     """Find pools whose shortage record disagrees with what they hold and use now, and settle
     each under its lock (announcing the crossing). Pools change with time alone: a subscription
     that ends (or starts) moves a pool into (or out of) shortage with nobody writing; the daily
-    task runs this after midnight. Returns how many shortages were opened or cleared."""
+    task runs this after midnight. Each pool is settled in its own transaction (a run over every
+    account never holds many locks at once). Returns how many shortages were opened or cleared."""
     scope = VirtualAccount.objects.filter(smart_account__kind=SmartAccountKind.CUSTOMER)
     if virtual_accounts is not None:
         scope = scope.filter(pk__in=[va if isinstance(va, int) else va.pk for va in virtual_accounts])
-    purchased, in_use = selectors._pools(scope, on=None, products=None)
+    purchased, in_use = selectors.pool_totals(scope, on=None, products=None)
     short_now = {key for key in set(purchased) | set(in_use) if in_use[key] > purchased[key]}
     recorded = set(
         Shortage.objects.filter(virtual_account__in=scope.values("pk"), cleared_at__isnull=True).values_list(
@@ -555,6 +553,7 @@ DEVICE_SECRET_PREFIX = "sld_"
 TOKEN_DEFAULT_DAYS = 30
 TOKEN_MAX_DAYS = 365
 MAX_COUNT = 1_000_000
+MAX_REPORT_ITEMS = 1000
 
 
 def _require(actor: User | None, capability, obj, message: str) -> None:
@@ -766,6 +765,8 @@ def _usage_report(usage) -> dict[int, tuple[Product, int]]:
     naming every problem (unknown SKUs by name)."""
     if not isinstance(usage, (list, tuple)):
         raise ValidationError({"usage": "Send a list of {sku, count}: the device's current usage per product."})
+    if len(usage) > MAX_REPORT_ITEMS:
+        raise ValidationError({"usage": f"A report names at most {MAX_REPORT_ITEMS} products."})
     errors: list[str] = []
     items: list[tuple[str, int]] = []
     for number, item in enumerate(usage, start=1):
@@ -781,7 +782,7 @@ def _usage_report(usage) -> dict[int, tuple[Product, int]]:
             continue
         items.append((sku, count))
     skus = [sku for sku, _ in items]
-    twice = sorted({sku for sku in skus if skus.count(sku) > 1})
+    twice = sorted(sku for sku, n in Counter(skus).items() if n > 1)
     if twice:
         errors.append(f"Each SKU is reported once, with its total count; named more than once: {', '.join(twice)}.")
     by_sku = {p.usku: p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=set(skus))} if skus else {}
@@ -895,12 +896,12 @@ def device_remove(*, device: Device, actor: User | None) -> None:
     products = list(Product.objects.filter(pk__in=list(usage))) if usage else []
     detail = {"serial_number": locked.serial_number, "hostname": locked.hostname, "product_id": locked.product_id,
               "usage": [{"sku": p.sku, "count": usage[p.pk]} for p in products]}
-    repr_ = str(locked)
+    event_record(smart_account=va.smart_account, action="device.removed", actor=actor, virtual_account=va, obj=locked,
+                 detail=detail)
+    serial = locked.serial_number
     locked.delete()
     if products:
-        compliance_update(virtual_account=va, products=products, actor=actor, cause=f"device {locked.serial_number} removed")
-    event = event_record(smart_account=va.smart_account, action="device.removed", actor=actor, virtual_account=va, detail=detail)
-    Event.objects.filter(pk=event.pk).update(object_type="device", object_repr=repr_[:300])
+        compliance_update(virtual_account=va, products=products, actor=actor, cause=f"device {serial} removed")
 
 
 # --- classic licenses (PAKs) -----------------------------------------------------------------
@@ -1004,7 +1005,7 @@ def usage_snapshot_take(*, day: datetime.date | None = None) -> int:
     In use is what devices report now, so a snapshot is taken on its day. Returns the rows written."""
     day = day or timezone.localdate()
     scope = VirtualAccount.objects.filter(smart_account__kind=SmartAccountKind.CUSTOMER)
-    purchased, in_use = selectors._pools(scope, on=day, products=None)
+    purchased, in_use = selectors.pool_totals(scope, on=day, products=None)
     keys = set(purchased) | set(in_use)
     # A pool emptied since an earlier run today goes to 0/0 rather than keeping the stale row.
     keys |= set(UsageSnapshot.objects.filter(day=day).values_list("virtual_account_id", "product_id"))
@@ -1101,3 +1102,62 @@ def _clean_recipients(value, smart_account: SmartAccount) -> list[str]:
     if problems:
         raise ValidationError({"extra_recipients": problems})
     return emails
+
+
+# --- daily alerts: devices fallen silent, the daily summary ----------------------------------
+
+
+def alerts_daily_queue(*, day: datetime.date | None = None) -> int:
+    """Owe the day's alert emails (run daily, after midnight; safe to run again: each email is
+    owed once per account and day through the outbox):
+
+    - `silent_devices`: to accounts with that alert on, the devices that fell silent (30 days
+      without a report) on the day before `day`;
+    - `daily_summary`: to accounts that asked for it, their shortages, silent devices and
+      subscriptions ending within 30 days, when there is any of these to report.
+
+    Returns the number of emails owed."""
+    day = day or timezone.localdate()
+    owed = 0
+    # Devices whose last contact was 31 days ago: silent since yesterday.
+    contact_day = day - Device.SILENT_AFTER - datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(contact_day, datetime.time.min))
+    fallen = (
+        Device.objects.filter(
+            last_contact_at__gte=start, last_contact_at__lt=start + datetime.timedelta(days=1),
+            virtual_account__smart_account__kind=SmartAccountKind.CUSTOMER,
+        )
+        .select_related("virtual_account__smart_account")
+        .order_by("virtual_account__smart_account_id", "serial_number")
+    )
+    by_account: dict[int, list[Device]] = defaultdict(list)
+    for device in fallen:
+        by_account[device.virtual_account.smart_account_id].append(device)
+    for devices in by_account.values():
+        sa = devices[0].virtual_account.smart_account
+        with transaction.atomic():
+            owed += len(notification_queue(
+                kind="silent_devices", about=f"licensing.silent_devices:{sa.pk}:{day.isoformat()}",
+                recipients=alert_recipients(sa, "silent_devices"), template="silent_devices",
+                context={"smart_account": sa, "devices": devices, "days": Device.SILENT_AFTER.days,
+                         "account_url": _account_url(sa)},
+            ))
+
+    for preferences in AlertPreferences.objects.filter(
+        daily_summary=True, smart_account__kind=SmartAccountKind.CUSTOMER
+    ).select_related("smart_account"):
+        sa = preferences.smart_account
+        scope = VirtualAccount.objects.filter(smart_account=sa)
+        shortages = list(selectors.open_shortages(scope))
+        silent = selectors.silent_devices(scope).count()
+        ending = list(selectors.subscriptions_ending(scope, within_days=30, on=day)[:50])
+        if not (shortages or silent or ending):
+            continue
+        with transaction.atomic():
+            owed += len(notification_queue(
+                kind="daily_summary", about=f"licensing.daily_summary:{sa.pk}:{day.isoformat()}",
+                recipients=alert_recipients(sa, "daily_summary"), template="daily_summary",
+                context={"smart_account": sa, "day": day, "shortages": shortages, "silent": silent, "ending": ending,
+                         "account_url": _account_url(sa)},
+            ))
+    return owed

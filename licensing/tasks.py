@@ -17,3 +17,9 @@ def compliance_reconcile() -> int:
     # Subscriptions that ended or started overnight move pools into or out of shortage; a
     # shortage already recorded is not announced again.
     return services.compliance_reconcile()
+
+
+@shared_task(name="licensing.tasks.alerts_daily")
+def alerts_daily() -> int:
+    # Owed once per account and day (the outbox is unique), so a repeated run sends nothing twice.
+    return services.alerts_daily_queue()

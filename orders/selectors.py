@@ -6,7 +6,15 @@ import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts.models import Invitation, Partner, PartnerKind
+from accounts.models import (
+    Invitation,
+    Partner,
+    PartnerKind,
+    SmartAccount,
+    SmartAccountKind,
+    SmartAccountStatus,
+    normalise_domain,
+)
 from accounts.permissions import HOLD, visible_smart_accounts
 
 from .models import Order, OrderLine, OrderLineState
@@ -97,3 +105,41 @@ def lines_for_shipping(*, order_number: str | None = None, placed_before: dateti
     if placed_before:
         qs = qs.filter(order__placed_at__date__lt=placed_before)
     return qs.select_related("order").order_by("order_id", "number")
+
+
+# --- what a partner may assign order lines to (the order form, the holding inbox) --------
+
+
+def assignable_holding_accounts(partner: Partner | None) -> QuerySet[SmartAccount]:
+    """Active holding accounts a partner may put order lines in: its own; a distributor's also
+    its linked resellers' (the rule `order_place` enforces)."""
+    if partner is None:
+        return SmartAccount.objects.none()
+    owners = Q(partner=partner)
+    if partner.kind == PartnerKind.DISTRIBUTOR:
+        owners |= Q(partner__in=Partner.linked_resellers.through.objects.filter(from_partner=partner).values("to_partner"))
+    return (
+        SmartAccount.objects.filter(owners, kind=SmartAccountKind.HOLDING, status=SmartAccountStatus.ACTIVE)
+        .select_related("partner").order_by("partner__name", "name")
+    )
+
+
+def customer_accounts_matching(user, query: str, *, active_only: bool = False, limit: int = 20) -> QuerySet[SmartAccount]:
+    """Customer accounts a partner user may deposit order lines into, found by a search (flows
+    5 and 8): every account of an exact domain, as the domain search finds them; and by a part
+    of the name, only the accounts the user already knows (holds a role in, the user's partner
+    requested, or the partner ordered into before): a name search must not list every customer.
+    `active_only` for moves, which deposit at once; an order may also name a `new` account."""
+    text = " ".join((query or "").split())
+    if len(text) < 2 or _is_anonymous(user):
+        return SmartAccount.objects.none()
+    known = Q(pk__in=visible_smart_accounts(user).values("pk"))
+    my_partner = Partner.objects.filter(memberships__user=user).values("pk")
+    known |= Q(partner__in=my_partner)
+    known |= Q(Exists(OrderLine.objects.filter(smart_account=OuterRef("pk"), order__partner__in=my_partner)))
+    statuses = [SmartAccountStatus.ACTIVE] if active_only else [SmartAccountStatus.ACTIVE, SmartAccountStatus.NEW]
+    return (
+        SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER, status__in=statuses)
+        .filter(Q(domain=normalise_domain(text)) | (Q(name__icontains=text) & known))
+        .order_by("name", "domain")[:limit]
+    )

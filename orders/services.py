@@ -45,6 +45,7 @@ from accounts.permissions import HOLD, OPERATE
 from accounts.services import (
     event_record,
     invitation_create,
+    notification_dispatch_on_commit,
     notification_queue,
     object_key,
     partner_of,
@@ -150,6 +151,7 @@ class _Owed:
         self._groups[group].append(line)
 
     def queue(self) -> None:
+        owed = []
         for group, lines in self._groups.items():
             kind, template, _, _ = group
             recipients = self._recipients[group]
@@ -157,10 +159,12 @@ class _Owed:
                 continue
             lines = sorted(lines, key=lambda line: line.number)
             order, account = lines[0].order, lines[0].smart_account
-            notification_queue(
+            owed += notification_queue(
                 kind=kind, about=_about(order, lines), recipients=recipients, template=template,
-                context=_email_context(order, lines, account),
+                context=_email_context(order, lines, account), dispatch_on_commit=False,
             )
+        # One hand-over to Celery for the whole call: a broker that is down costs one timeout.
+        notification_dispatch_on_commit(owed)
 
 
 def _about(order: Order, lines: Sequence[OrderLine]) -> str:
@@ -710,18 +714,83 @@ def subscription_reminders_queue(*, today: datetime.date | None = None) -> int:
         .values_list("kind", "object_key")
     )
     recipients_of: dict[int | None, list[str]] = {}
-    count = 0
+    owed = []
     for line, kind, window in due:
         if (kind, object_key(line)) in owed_already:
             continue
         account_key = line.smart_account_id
         if account_key not in recipients_of or account_key is None:
             recipients_of[account_key] = _recipients_for(line)
-        created = notification_queue(
+        owed += notification_queue(
             kind=kind, about=line, recipients=recipients_of[account_key], template="subscription_ending",
             context={**_email_context(line.order, [line], line.smart_account), "line": line, "days_left": (line.ends_on - today).days,
                      "window": window},
+            dispatch_on_commit=False,
         )
-        count += len(created)
-    return count
+    notification_dispatch_on_commit(owed)
+    return len(owed)
 
+
+# --- the weekly digest of holding accounts (issue 4) ------------------------------------
+
+# Lines listed in one digest email; the rest are counted ("and 12 more").
+DIGEST_MAX_LINES = 200
+
+
+def holding_digest_key(smart_account: SmartAccount, day: datetime.date) -> str:
+    """The outbox key of a holding account's digest for the ISO week of `day`: one per week."""
+    year, week, _ = day.isocalendar()
+    return f"{object_key(smart_account)}/week:{year}-W{week:02d}"
+
+
+@transaction.atomic
+def holding_digests_queue(*, today: datetime.date | None = None) -> int:
+    """Owe each holding account's notified members a digest of the lines waiting in it (held),
+    oldest first, with how long each has waited and how much of its subscription has run.
+    Owed once per account and ISO week (the outbox key names the week), so running it again in
+    the same week owes nothing; accounts with nothing waiting get no email. Returns how many
+    emails were owed now."""
+    today = today or timezone.localdate()
+    stale_days = int(getattr(settings, "HOLDING_STALE_DAYS", 30))
+    held = list(
+        OrderLine.objects.filter(state=OrderLineState.HELD)
+        .select_related("order", "order__partner", "product", "smart_account", "held_in")
+        .order_by("smart_account_id", "shipped_on", "order_id", "number")
+    )
+    by_account: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in held:
+        by_account[line.smart_account_id].append(line)
+    recipients: dict[int, list[str]] = defaultdict(list)
+    for sa_id, email in HoldingMembership.objects.filter(
+        smart_account_id__in=list(by_account), notify=True, user__is_active=True
+    ).values_list("smart_account_id", "user__email"):
+        recipients[sa_id].append(email)
+
+    owed = []
+    year, week, _ = today.isocalendar()
+    for sa_id, lines in by_account.items():
+        if not recipients[sa_id]:
+            continue
+        account = lines[0].smart_account
+        rows = []
+        for line in lines:
+            waited = (today - line.shipped_on).days if line.shipped_on else 0
+            elapsed = None
+            if line.starts_on and line.ends_on:
+                term = max((line.ends_on - line.starts_on).days, 1)
+                elapsed = min(100, max(0, round(100 * (today - line.starts_on).days / term)))
+            rows.append({"line": line, "days_waiting": waited, "stale": waited > stale_days, "term_elapsed": elapsed})
+        owed += notification_queue(
+            kind="holding.weekly_digest", about=holding_digest_key(account, today), recipients=recipients[sa_id],
+            template="holding_weekly_digest",
+            context={
+                "smart_account": account, "rows": rows[:DIGEST_MAX_LINES], "more": max(0, len(rows) - DIGEST_MAX_LINES),
+                "total": len(rows), "quantity": sum(line.quantity for line in lines),
+                "stale_count": sum(1 for row in rows if row["stale"]), "stale_days": stale_days,
+                "week": f"{year}-W{week:02d}", "today": today,
+                "inbox_url": f"{settings.SITE_URL}/partner/holding-accounts/",
+            },
+            dispatch_on_commit=False,
+        )
+    notification_dispatch_on_commit(owed)
+    return len(owed)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -172,14 +173,25 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A broker that is down must not hang a request: publishing fails fast, the outbox keeps the row.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# A broker that is down must not hang a request: publishing fails fast (refused at once; a
+# broker that accepts but never answers within 2 s), the outbox keeps the row for re-dispatch.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_TASK_PUBLISH_RETRY = False
+# One queue per deployment by default; tests give each real worker its own so parallel runs never share.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "redispatch-unsent-notifications": {"task": "accounts.tasks.notifications_redispatch", "schedule": 60.0},
     # Idempotent (one reminder per line per window), so the hour it runs at does not matter.
     "subscription-expiry-reminders": {"task": "orders.tasks.subscription_expiry_reminders", "schedule": 6 * 3600.0},
+    # Owed once per holding account and ISO week, so a missed or repeated run is harmless.
+    "holding-accounts-weekly-digest": {
+        "task": "orders.tasks.holding_accounts_weekly_digest", "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # Hourly; the day's last run fixes that day's row (the task replaces it).
+    "licensing-usage-snapshot": {"task": "licensing.tasks.usage_snapshot_take", "schedule": crontab(minute=55)},
+    "licensing-compliance-reconcile": {"task": "licensing.tasks.compliance_reconcile", "schedule": crontab(minute=5, hour=0)},
+    "licensing-alerts-daily": {"task": "licensing.tasks.alerts_daily", "schedule": crontab(minute=30, hour=6)},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -215,6 +227,7 @@ SPECTACULAR_SETTINGS = {
         "SmartAccountStatusEnum": "accounts.models.SmartAccountStatus",
         "AccessRequestStatusEnum": "accounts.models.AccessRequestStatus",
         "RoleEnum": "accounts.models.Role",
+        "OrderLineStateEnum": "orders.models.OrderLineState",
     },
 }
 

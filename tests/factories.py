@@ -42,6 +42,7 @@ from accounts.models import (
     VirtualAccountRole,
 )
 from licensing.models import (
+    AlertPreferences,
     ClassicLicense,
     Device,
     DeviceUsage,
@@ -50,6 +51,7 @@ from licensing.models import (
     LicenseKind,
     Product,
     RegistrationToken,
+    Shortage,
     UsageSnapshot,
 )
 from orders.models import Order, OrderLine, OrderLineState
@@ -383,6 +385,25 @@ class UsageSnapshotFactory(DjangoModelFactory):
     day = factory.Sequence(lambda n: datetime.date(2025, 1, 1) + datetime.timedelta(days=n))
     purchased = 10
     in_use = 4
+
+
+class ShortageFactory(DjangoModelFactory):
+    """An open shortage (out of compliance) of a product in a Virtual Account."""
+
+    class Meta:
+        model = Shortage
+
+    virtual_account = factory.LazyFunction(_root_of_new_account)
+    product = factory.SubFactory(ProductFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    quantity = 2
+
+
+class AlertPreferencesFactory(DjangoModelFactory):
+    class Meta:
+        model = AlertPreferences
+
+    smart_account = factory.SubFactory(SmartAccountFactory)
 
 
 # --- orders -----------------------------------------------------------------------------------

@@ -118,6 +118,8 @@ EXPECTED_IN_STR = {
     "DeviceUsage": (f.DeviceUsageFactory, lambda o: o.product.sku),
     "ClassicLicense": (f.ClassicLicenseFactory, lambda o: o.pak),
     "UsageSnapshot": (f.UsageSnapshotFactory, lambda o: o.product.sku),
+    "Shortage": (f.ShortageFactory, lambda o: o.product.sku),
+    "AlertPreferences": (f.AlertPreferencesFactory, lambda o: o.smart_account.name),
     "Order": (f.OrderFactory, lambda o: o.number),
     "OrderLine": (f.OrderLineFactory, lambda o: o.order.number),
 }

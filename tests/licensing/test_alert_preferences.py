@@ -1,12 +1,18 @@
 """Alert preferences: which alerts an account's admins get, and extra recipients within the
 account's domain (`alert_preferences_update`, `alert_recipients`)."""
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from accounts.models import Event
+from accounts.models import Event, Notification
+from licensing import tasks
 from licensing.models import AlertPreferences
 from licensing.selectors import alert_preferences
-from licensing.services import alert_preferences_update, alert_recipients
+from licensing.services import alert_preferences_update, alert_recipients, alerts_daily_queue, device_report_usage
+
+from ..factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +58,37 @@ def test_only_sa_admins_change_alerts(acme):
         with pytest.raises(PermissionDenied):
             alert_preferences_update(smart_account=acme.account, daily_summary=True, actor=actor)
     assert not AlertPreferences.objects.exists()
+
+
+# --- the daily alerts ---------------------------------------------------------------------------
+
+
+def _at(day, hour=12):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def test_devices_fallen_silent_are_alerted_once_per_day(acme):
+    today = timezone.localdate()
+    DeviceFactory(virtual_account=acme.us, serial_number="FELL", last_contact_at=_at(today - datetime.timedelta(days=31)))
+    DeviceFactory(virtual_account=acme.us, serial_number="LONG-AGO", last_contact_at=_at(today - datetime.timedelta(days=60)))
+    DeviceFactory(virtual_account=acme.us, serial_number="FRESH", last_contact_at=_at(today - datetime.timedelta(days=29)))
+
+    assert tasks.alerts_daily.delay().get() == 1
+    assert tasks.alerts_daily.delay().get() == 0  # a retried run owes nothing again
+
+    owed = Notification.objects.get(kind="silent_devices")
+    assert owed.recipient == "ada@example.com" and "FELL" in owed.body_text
+    assert "LONG-AGO" not in owed.body_text and "FRESH" not in owed.body_text
+    assert owed.subject == "1 device silent for 30 days in Acme"
+
+
+def test_the_daily_summary_goes_to_those_who_asked_and_only_with_news(acme, product):
+    alert_preferences_update(smart_account=acme.account, daily_summary=True, silent_devices=False, actor=acme.admin)
+    assert alerts_daily_queue() == 0  # nothing to report
+
+    device_report_usage(device=DeviceFactory(virtual_account=acme.finance), usage=[{"sku": product.sku, "count": 1}])
+    assert alerts_daily_queue() == 1
+
+    summary = Notification.objects.get(kind="daily_summary")
+    assert "ISR-SEC-K9 in Finance" in summary.body_text
+    assert summary.subject.startswith("Acme on ") and "1 shortage" in summary.subject

@@ -76,6 +76,7 @@ def world(db) -> dict:
         product, f.EntitlementFactory(virtual_account=va, product=product), device,
         f.RegistrationTokenFactory(virtual_account=va), f.ClassicLicenseFactory(smart_account=sa),
         f.UsageSnapshotFactory(virtual_account=va, product=product),
+        f.ShortageFactory(virtual_account=va, product=product), f.AlertPreferencesFactory(smart_account=sa),
         line.order, line,
     ]
     return {type(row): row for row in rows}

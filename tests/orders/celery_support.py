@@ -1,0 +1,192 @@
+"""A real Celery worker for the tests that need one, and ways to point this process's Celery app
+at a broker and a queue.
+
+`RealWorker` runs `celery -A portal worker -P solo` in its own process, on a queue of its own
+(so parallel test processes never take each other's tasks), against the test database (so it
+needs PostgreSQL: another process sees only committed rows, and SQLite's test database is in
+memory) and writes the emails it sends as files, which the test reads back.
+
+A solo worker takes its queue in order (Redis lists are FIFO), so `settle()` — one more email
+sent through the worker and waited for — proves every task queued before it has run.
+"""
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+SEPARATOR = b"\n" + b"-" * 79 + b"\n"
+BARRIER_RECIPIENT = "barrier@tests.example"
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on (pytest's `test_…` database), for another process."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
+
+
+def broker_url() -> str:
+    return os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"]
+
+
+def unused_port() -> int:
+    """A local TCP port nothing listens on (a broker that is down: connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _reset_connections(app) -> None:
+    # The app keeps its connection and producer pools (kombu's, shared per broker URL); drop the
+    # references so that the next publish finds the pools of the URL configured now.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def publishing(*, broker: str, queue: str) -> Iterator[None]:
+    """This process's Celery app sends tasks to `broker`, queue `queue`, instead of running them
+    eagerly; restored afterwards."""
+    from portal.celery import app
+
+    conf = app.conf
+    saved = (conf.broker_url, conf.task_default_queue, conf.task_always_eager)
+    conf.broker_url, conf.task_default_queue, conf.task_always_eager = broker, queue, False
+    _reset_connections(app)
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.task_default_queue, conf.task_always_eager = saved
+        _reset_connections(app)
+
+
+def read_emails(directory: Path) -> list[email.message.EmailMessage]:
+    """The emails Django's file backend wrote into `directory` (complete ones only)."""
+    messages = []
+    for path in sorted(directory.glob("*.log")):
+        chunks = path.read_bytes().split(SEPARATOR)
+        # The last chunk is what follows the last separator: empty, or an email still being written.
+        for chunk in chunks[:-1]:
+            messages.append(email.message_from_bytes(chunk, policy=email.policy.default))
+    return messages
+
+
+class RealWorker:
+    """A Celery worker process on its own queue, sending email into files."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        self.broker = broker_url()
+        self.mail_dir = tmp_path / "sent-emails"
+        self.mail_dir.mkdir()
+        self.log_path = tmp_path / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RealWorker:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DB_CONN_MAX_AGE": "0",
+            "CELERY_BROKER_URL": self.broker,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-c", "1", "-l", "warning",
+                 "-Q", self.queue, "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle",
+                 "--without-heartbeat"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()  # warm shutdown: finish the task at hand, close the connections
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def publishing(self):
+        """This process sends its tasks to the worker's broker and queue."""
+        return publishing(broker=self.broker, queue=self.queue)
+
+    def emails(self, *, barrier: bool = False) -> list[email.message.EmailMessage]:
+        return [m for m in read_emails(self.mail_dir) if barrier or m["To"] != BARRIER_RECIPIENT]
+
+    def sent(self) -> list[tuple[str, str]]:
+        """(recipient, subject) of each email the worker sent, sorted."""
+        return sorted((str(m["To"]), str(m["Subject"])) for m in self.emails())
+
+    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 20, what: str = "the worker") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the Celery worker exited ({self.process.returncode}):\n{self.log()}")
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; worker log:\n{self.log()}")
+
+    def wait_for_emails(self, count: int, *, timeout: float = 20) -> None:
+        self.wait_until(lambda: len(self.emails()) >= count, timeout=timeout, what=f"{count} emails")
+
+    def settle(self, *, timeout: float = 20) -> None:
+        """Wait until the worker has run every task queued so far: queue one more email behind
+        them and wait for it (the solo worker takes its queue in order)."""
+        from accounts.services import notification_dispatch
+
+        from ..factories import NotificationFactory
+
+        row = NotificationFactory(kind="test.barrier", recipient=BARRIER_RECIPIENT, subject=f"barrier {uuid.uuid4().hex}")
+        with self.publishing():
+            assert notification_dispatch(notification_ids=[row.pk]) == 1
+        subject = row.subject
+        self.wait_until(lambda: any(str(m["Subject"]) == subject for m in self.emails(barrier=True)),
+                        timeout=timeout, what="the queue to drain")
+
+
+@pytest.fixture
+def real_worker(transactional_db, tmp_path) -> Iterator[RealWorker]:
+    """A started worker on its own queue (tests using it are marked redis + requires_postgres +
+    django_db(transaction=True)); stopped, and its queue deleted, afterwards."""
+    worker = RealWorker(tmp_path).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        import redis
+
+        with contextlib.suppress(Exception):
+            client = redis.Redis.from_url(worker.broker, socket_connect_timeout=1, socket_timeout=2)
+            # The queue's lists (one per priority) and kombu's binding tables all carry its unique name.
+            keys = list(client.scan_iter(match=f"*{worker.queue}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()

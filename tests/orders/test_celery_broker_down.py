@@ -1,0 +1,150 @@
+"""Broker down ⇒ orders and shipping still succeed, quickly, and every owed email goes out once
+the broker is back and the re-dispatch runs (DESIGN.md §6).
+
+The first tests need no Redis: this process's Celery app is pointed at a port where nothing
+listens (connections refused) or at a socket that accepts and never answers (a hung broker).
+The last one delivers with a real Redis broker and a real worker (PostgreSQL + Redis)."""
+import datetime
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import Notification, NotificationStatus
+from accounts.tasks import notifications_redispatch
+
+from ..markers import requires_postgres
+from .celery_support import publishing, real_worker, unused_port  # noqa: F401 — fixture
+
+# A publish that fails must fail fast: refused at once, a silent broker after the socket timeout (2 s).
+REQUEST_BUDGET_SECONDS = 4.0
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def order_body(world, smart_product, subscription_product) -> dict:
+    """An order owing, once shipped, an email to the customer admin (licenses arrived), one to
+    them again (subscription started) and one to the holding account's notified member; and on
+    placing, one to the end customer (the delegated line)."""
+    return {
+        "end_customer_name": "Globex Corp", "end_customer_email": "it@globex.example",
+        "lines": [
+            {"sku": smart_product.sku, "quantity": 2, "smart_account": world.globex.pk},
+            {"sku": subscription_product.sku, "quantity": 1, "smart_account": world.globex.pk},
+            {"sku": smart_product.sku, "quantity": 3, "smart_account": world.holding.pk},
+            {"sku": smart_product.sku, "quantity": 1, "delegate_to_end_customer": True},
+        ],
+    }
+
+
+def timed(call) -> tuple[object, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[str]:
+    """A 'Redis' that accepts connections (the kernel's backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    finally:
+        sock.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("broker", ["refused", "silent"])
+def test_placing_and_shipping_succeed_quickly_while_the_broker_is_down(
+    broker, world, smart_product, subscription_product, silent_broker, mailoutbox, django_capture_on_commit_callbacks
+):
+    url = silent_broker if broker == "silent" else f"redis://127.0.0.1:{unused_port()}/0"
+
+    def request(client, path, body):
+        # The test's transaction stands in for the request's: its on-commit hand-over to Celery
+        # runs, and is timed, as part of the request.
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(path, body, format="json")
+
+    with publishing(broker=url, queue="nobody-listens"):
+        placed, place_seconds = timed(lambda: request(
+            client_for(world.rita), "/api/v1/orders/", order_body(world, smart_product, subscription_product)))
+        assert placed.status_code == 201, placed.json()
+        shipped, ship_seconds = timed(lambda: request(
+            client_for(world.staff), f"/api/v1/orders/{placed.json()['id']}/ship/", {}))
+        assert shipped.status_code == 200, shipped.json()
+
+    # One failed publish per request at most (then the rest wait without trying), not one per email.
+    assert place_seconds < REQUEST_BUDGET_SECONDS and ship_seconds < REQUEST_BUDGET_SECONDS, (place_seconds, ship_seconds)
+    rows = Notification.objects.all()
+    assert rows.count() == 4
+    assert {(row.status, row.last_error) for row in rows} == {
+        (NotificationStatus.PENDING, "broker unavailable; waiting for re-dispatch")}
+    assert mailoutbox == []
+
+    # The broker is back (tasks run eagerly here): the beat task offers the rows again, twice even; each is sent once.
+    Notification.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    notifications_redispatch.delay()
+    notifications_redispatch.delay()
+    assert len(mailoutbox) == 4
+    assert set(Notification.objects.values_list("status", "attempts")) == {(NotificationStatus.SENT, 1)}
+
+
+@pytest.mark.django_db
+def test_a_silent_broker_costs_one_timeout_per_dispatch_not_one_per_email(silent_broker):
+    from ..factories import NotificationFactory
+
+    ids = [row.pk for row in NotificationFactory.create_batch(5)]
+    with publishing(broker=silent_broker, queue="nobody-listens"):
+        queued, seconds = timed(lambda: account_services.notification_dispatch(notification_ids=ids))
+
+    assert queued == 0
+    assert seconds < REQUEST_BUDGET_SECONDS, seconds
+    assert Notification.objects.filter(last_error__startswith="broker unavailable").count() == 5
+
+
+@pytest.mark.redis
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_the_emails_go_out_once_through_the_worker_when_it_is_back(
+    world, real_worker, smart_product, subscription_product
+):
+    dead = f"redis://127.0.0.1:{unused_port()}/0"
+    with publishing(broker=dead, queue=real_worker.queue):
+        placed, place_seconds = timed(lambda: client_for(world.rita).post(
+            "/api/v1/orders/", order_body(world, smart_product, subscription_product), format="json"))
+        assert placed.status_code == 201, placed.json()
+        shipped, ship_seconds = timed(lambda: client_for(world.staff).post(
+            f"/api/v1/orders/{placed.json()['id']}/ship/", {}, format="json"))
+        assert shipped.status_code == 200, shipped.json()
+    assert place_seconds < REQUEST_BUDGET_SECONDS and ship_seconds < REQUEST_BUDGET_SECONDS
+    number = placed.json()["number"]
+    assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.PENDING}
+
+    # The broker is back. Beat runs the re-dispatch through the worker — twice before the
+    # worker has sent anything, as when ticks pile up — and each row is sent once.
+    Notification.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    with real_worker.publishing():
+        notifications_redispatch.delay()
+        notifications_redispatch.delay()
+    owed = Notification.objects.exclude(kind="test.barrier")
+    real_worker.wait_until(lambda: not owed.exclude(status=NotificationStatus.SENT).exists(), what="every row sent")
+    real_worker.settle()
+
+    assert real_worker.sent() == [
+        ("gina@globex.example", f"Licenses arrived in Globex (order {number})"),
+        ("gina@globex.example", f"Subscription started: order {number}"),
+        ("it@globex.example", f"Choose the Smart Account for your licenses (order {number})"),
+        ("rita@resale.example", f"Order {number} shipped into your holding account Resale Holding"),
+    ]
+    assert sorted(owed.values_list("status", "attempts")) == [(NotificationStatus.SENT, 1)] * 4

@@ -1,0 +1,92 @@
+"""A retried task sends nothing twice (DESIGN.md §6): tasks are acknowledged late, so a worker
+that dies mid-task has its message delivered again; the outbox row decides what is sent."""
+import threading
+import time
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.locmem import EmailBackend
+from django.db import connection
+
+from accounts import services
+from accounts.models import Notification, NotificationStatus
+from accounts.tasks import notification_send_task
+
+from ..factories import NotificationFactory
+from ..markers import requires_postgres
+
+
+class SlowEmailBackend(EmailBackend):
+    """An SMTP server that takes its time: the first sender still holds the row when the second comes."""
+
+    def send_messages(self, messages):
+        time.sleep(0.5)
+        return super().send_messages(messages)
+
+
+def test_celery_acknowledges_tasks_late_and_requeues_them_when_a_worker_is_lost():
+    from portal.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+@pytest.mark.django_db
+def test_the_send_task_run_again_for_a_sent_row_sends_nothing(mailoutbox):
+    row = NotificationFactory(recipient="ada@acme.example")
+
+    assert notification_send_task.apply(args=[row.pk]).get() is True
+    assert notification_send_task.apply(args=[row.pk]).get() is False
+    assert notification_send_task.apply(args=[row.pk]).get() is False
+
+    assert [m.to for m in mailoutbox] == [["ada@acme.example"]]
+
+
+@pytest.mark.django_db
+def test_a_worker_that_dies_before_the_email_left_leaves_it_to_the_redelivered_task(monkeypatch, mailoutbox):
+    row = NotificationFactory(recipient="ada@acme.example")
+
+    def worker_killed(self, *args, **kwargs):
+        raise SystemExit("worker lost")  # not an Exception: nothing in the service catches it
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", worker_killed)
+    with pytest.raises(SystemExit):
+        services.notification_send(notification_id=row.pk)
+    monkeypatch.undo()
+
+    # The claim rolled back with the process: the row is still owed, untouched.
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.sent_at) == (NotificationStatus.PENDING, 0, None)
+    # acks_late: the broker hands the same message to the next worker; then beat offers it too.
+    assert services.notification_send(notification_id=row.pk) is True
+    assert services.notification_send(notification_id=row.pk) is False
+    assert [m.to for m in mailoutbox] == [["ada@acme.example"]]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_given_the_same_row_at_once_send_it_once(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.SlowEmailBackend"
+    mail.outbox = []
+    row = NotificationFactory(recipient="ada@acme.example")
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(services.notification_send(notification_id=row.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    assert sorted(results) == [False, True]
+    assert [m.to for m in mail.outbox] == [["ada@acme.example"]]
+    assert Notification.objects.get(pk=row.pk).attempts == 1
