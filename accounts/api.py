@@ -1,14 +1,18 @@
 """API views of the accounts app: the caller, users, partners and their members; Smart Accounts
 (find, create, request, activate), access requests, roles, holding-account members and the
-Virtual Account tree.
+Virtual Account tree; and (flow 12, the partner pages) the caller's data and API keys, closing
+an account, support cases, partner members and the customers a partner manages.
 
 Each view finds what the caller may see (accounts.permissions: invisible → 404, visible but not
 allowed → 403), checks the body's shape, and calls one service — the same ones the pages call."""
+from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -19,16 +23,20 @@ from rest_framework.views import APIView
 
 from portal.api_common import IsStaff, IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .models import (
     AccessRequest,
     AccessRequestStatus,
+    ApiKey,
     HoldingMembership,
     Partner,
     PartnerMembership,
     SmartAccount,
     SmartAccountKind,
     SmartAccountRole,
+    SupportCase,
+    SupportCaseStatus,
+    SupportMessage,
     User,
     VirtualAccount,
     VirtualAccountRole,
@@ -40,12 +48,18 @@ from .serializers import (
     AccessRequestCreateSerializer,
     AccessRequestDenySerializer,
     AccessRequestSerializer,
+    AccountCloseSerializer,
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
     HoldingMemberAddSerializer,
     HoldingMemberSerializer,
     MeSerializer,
     PartnerCreateSerializer,
+    PartnerCustomerRoleSerializer,
     PartnerMemberAddSerializer,
     PartnerMemberSerializer,
+    PartnerMemberUpdateSerializer,
     PartnerSerializer,
     RoleGrantSerializer,
     RoleSerializer,
@@ -53,6 +67,11 @@ from .serializers import (
     SmartAccountCreateSerializer,
     SmartAccountDetailSerializer,
     SmartAccountSerializer,
+    SupportCaseCreateSerializer,
+    SupportCaseDetailSerializer,
+    SupportCaseSerializer,
+    SupportMessageSerializer,
+    SupportReplySerializer,
     UserCreateSerializer,
     UserSerializer,
     VirtualAccountCreateSerializer,
@@ -520,3 +539,231 @@ class VirtualAccountDetailView(APIView):
         require_restructure(request.user, va)
         services.virtual_account_delete(virtual_account=va, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- privacy: download my data, close my account (flow 12) -------------------------------------
+
+
+class MeDataView(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, **errors(401)},
+        summary="Everything the portal keeps about you (download my data)",
+        description="The same JSON as the privacy page's download: profile, partner membership, roles, holding "
+                    "memberships, access requests, support cases, your events and API keys. Other people appear "
+                    "only as “you”, “another user”, “support” or “system”.",
+    )
+    def get(self, request: Request) -> Response:
+        response = Response(selectors.user_personal_data(request.user))
+        add_never_cache_headers(response)
+        return response
+
+
+class MeCloseView(APIView):
+    @extend_schema(
+        request=AccountCloseSerializer, responses={204: None, **errors(400, 401)},
+        summary="Close your account (type your own email to confirm)",
+        description="Roles and memberships go, your API keys stop working, you cannot sign in again and the event "
+                    "log keeps a pseudonym. The only admin of a Smart Account is refused (400) until they grant "
+                    "another user Smart Account admin there.",
+    )
+    def post(self, request: Request) -> Response:
+        validated_data(AccountCloseSerializer, request)
+        services.user_close(user=request.user, actor=request.user)
+        logout(request._request)  # a session caller is signed out, as on the page
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- API keys (the profile page) -----------------------------------------------------------------
+
+
+class ApiKeyListView(generics.ListAPIView):
+    """The caller's own API keys, newest first; a new key is shown once, in the answer that creates it."""
+
+    serializer_class = ApiKeySerializer
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        return ApiKey.objects.filter(user=self.request.user).order_by("-created_at", "-pk")
+
+    @extend_schema(responses={200: ApiKeySerializer(many=True), **errors(401)}, summary="Your API keys")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer, **errors(400, 401)},
+        summary="Create an API key; `key` is shown in this answer only",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_data(ApiKeyCreateSerializer, request)
+        key, raw = services.api_key_create(user=request.user, name=data["name"])
+        key.key = raw
+        response = Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+        add_never_cache_headers(response)
+        return response
+
+
+class ApiKeyDetailView(APIView):
+    @extend_schema(responses={204: None, **errors(401, 404)},
+                   summary="Revoke one of your API keys; requests using it are refused from now on")
+    def delete(self, request: Request, pk: int) -> Response:
+        key = get_object_or_404(ApiKey, pk=pk, user=request.user)  # anyone else's key: 404
+        services.api_key_revoke(key=key, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- support cases (flow 12) ---------------------------------------------------------------------
+
+
+def support_cases_for(user: User) -> QuerySet[SupportCase]:
+    """The cases a caller finds: their own (the support pages' selector); staff, who answer cases
+    (in the admin or here), every case. Anyone else's case is 404."""
+    if not user.is_staff:
+        return selectors.support_cases_of(user=user)
+    return (
+        SupportCase.objects.select_related("smart_account")
+        .annotate(message_count=Count("messages"))
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def support_case_detail(request: Request, pk: int) -> dict:
+    thread = Prefetch("messages", queryset=SupportMessage.objects.order_by("created_at", "pk"), to_attr="thread")
+    case = get_object_or_404(support_cases_for(request.user).select_related("user").prefetch_related(thread), pk=pk)
+    return SupportCaseDetailSerializer(case, context={"case": case, "viewer": request.user}).data
+
+
+def support_case_for_caller(request: Request, pk: int) -> SupportCase:
+    return get_object_or_404(support_cases_for(request.user).select_related("user"), pk=pk)
+
+
+class SupportCaseListView(generics.ListAPIView):
+    """Open a case about an account or an order; list one's own cases (staff: `?all=true` for every case)."""
+
+    serializer_class = SupportCaseSerializer
+
+    def get_queryset(self) -> QuerySet[SupportCase]:
+        user = self.request.user
+        wanted = self.request.query_params.get("all", "")
+        if wanted not in ("", "true", "false", "1", "0"):
+            raise ValidationError({"all": ["Use true or false."]})
+        if wanted in ("true", "1"):
+            if not user.is_staff:
+                raise PermissionDenied("Only vendor staff see every case.")
+            return support_cases_for(user)
+        return selectors.support_cases_of(user=user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("all", bool, description="Staff: every user's cases, not only your own.")],
+        responses={200: SupportCaseSerializer(many=True), **errors(400, 401, 403)},
+        summary="Your support cases, most recently active first",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=SupportCaseCreateSerializer, responses={201: SupportCaseDetailSerializer, **errors(400, 401)},
+        summary="Open a support case, optionally about an account you can see or an order",
+        description="You are emailed when the support team replies.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_data(SupportCaseCreateSerializer, request,
+                              smart_accounts=permissions.visible(request.user, SmartAccount))
+        case = services.support_case_open(actor=request.user, **data)
+        return Response(support_case_detail(request, case.pk), status=status.HTTP_201_CREATED)
+
+
+class SupportCaseDetailView(APIView):
+    @extend_schema(
+        responses={200: SupportCaseDetailSerializer, **errors(401, 404)},
+        summary="One of your support cases, with its messages (oldest first)",
+        description="Replies of staff come from “Support team”, never from a named person.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(support_case_detail(request, pk))
+
+
+class SupportCaseMessageListView(APIView):
+    @extend_schema(
+        request=SupportReplySerializer, responses={201: SupportMessageSerializer, **errors(400, 401, 404)},
+        summary="Reply on a case",
+        description="Your reply opens the case again (also a resolved one). A reply of staff on another user's "
+                    "case is a support-team answer: the case waits on the customer, who is emailed.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = request.user
+        case = support_case_for_caller(request, pk)
+        data = validated_data(SupportReplySerializer, request)
+        message = services.support_case_reply(case=case, author=user, body=data["body"],
+                                              from_staff=user.is_staff and user.pk != case.user_id)
+        return Response(SupportMessageSerializer(message, context={"case": case, "viewer": user}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class SupportCaseResolveView(APIView):
+    @extend_schema(
+        request=None, responses={200: SupportCaseDetailSerializer, **errors(401, 404)},
+        summary="Mark a case resolved; a reply opens it again",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = support_case_for_caller(request, pk)
+        services.support_case_set_status(case=case, status=SupportCaseStatus.RESOLVED, actor=request.user)
+        return Response(support_case_detail(request, pk))
+
+
+# --- partner members, customers managed (the partner pages) ---------------------------------------
+
+
+class PartnerMemberDetailView(APIView):
+    """One member of a partner: its admins (and staff) make them admin or not, or remove them."""
+
+    def get_membership(self, request: Request, pk: int, member_id: int) -> PartnerMembership:
+        partner = get_object_or_404(partners_visible_to(request.user), pk=pk)
+        return get_object_or_404(PartnerMembership.objects.select_related("user", "partner"), pk=member_id,
+                                 partner=partner)
+
+    @extend_schema(
+        request=PartnerMemberUpdateSerializer, responses={200: PartnerMemberSerializer, **errors(400, 401, 403, 404)},
+        summary="Make a member a partner admin, or an ordinary member again (partner admin, staff)",
+        description="A partner keeps at least one admin (400).",
+    )
+    def patch(self, request: Request, pk: int, member_id: int) -> Response:
+        membership = self.get_membership(request, pk, member_id)
+        data = validated_data(PartnerMemberUpdateSerializer, request)
+        membership = services.partner_member_set_admin(membership=membership, is_admin=data["is_admin"],
+                                                       actor=request.user)
+        return Response(PartnerMemberSerializer(membership).data)
+
+    @extend_schema(
+        responses={204: None, **errors(400, 401, 403, 404)},
+        summary="Remove a member from a partner (partner admin, staff)",
+        description="Their holding-account memberships of the partner end with it. A partner keeps at least one "
+                    "admin (400).",
+    )
+    def delete(self, request: Request, pk: int, member_id: int) -> Response:
+        membership = self.get_membership(request, pk, member_id)
+        services.partner_member_remove(membership=membership, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PartnerCustomerListView(generics.ListAPIView):
+    """Customers a partner manages: the roles its users hold in customer Smart Accounts."""
+
+    serializer_class = PartnerCustomerRoleSerializer
+
+    def get_queryset(self) -> list:
+        partner = get_object_or_404(partners_visible_to(self.request.user), pk=self.kwargs["pk"])
+        return selectors.partner_customer_roles(partner=partner)
+
+    @extend_schema(
+        responses={200: PartnerCustomerRoleSerializer(many=True), **errors(401, 404)},
+        summary="Customer accounts where the partner's users hold roles (its members, staff)",
+        description="By account, then scope (whole account, then Virtual Accounts in tree order), then user. "
+                    "`can_open`: whether you yourself hold a role there.",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        account_ids = {row.smart_account.pk for row in page}
+        openable = set(
+            permissions.visible(request.user, SmartAccount).filter(pk__in=account_ids).values_list("pk", flat=True)
+        )
+        context = {**self.get_serializer_context(), "openable_ids": openable}
+        return self.get_paginated_response(PartnerCustomerRoleSerializer(page, many=True, context=context).data)

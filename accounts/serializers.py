@@ -8,6 +8,7 @@ from rest_framework import serializers
 from .models import (
     SA_ROLES,
     AccessRequest,
+    ApiKey,
     HoldingMembership,
     Partner,
     PartnerKind,
@@ -16,6 +17,9 @@ from .models import (
     SmartAccount,
     SmartAccountKind,
     SmartAccountRole,
+    SupportCase,
+    SupportCaseStatus,
+    SupportMessage,
     User,
     VirtualAccount,
 )
@@ -315,3 +319,143 @@ class VirtualAccountUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, help_text="Rename.")
     parent = ScopedVirtualAccountField(required=False, help_text="Move below this Virtual Account (same account).")
     description = serializers.CharField(required=False, allow_blank=True)
+
+
+# --- privacy: my data, closing my account -------------------------------------------------------
+
+
+class AccountCloseSerializer(serializers.Serializer):
+    confirm_email = serializers.CharField(max_length=254, help_text="Your own email address, typed to confirm.")
+
+    def validate_confirm_email(self, value: str) -> str:
+        # The same check as the page's form: closing is final, so the caller types who they are.
+        user = self.context["request"].user
+        if value.strip().lower() != user.email.lower():
+            raise serializers.ValidationError(f"Type your email address, {user.email}, exactly.")
+        return value.strip()
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The key itself: shown in this answer only, never again.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text="What uses it, e.g. “inventory sync script”.")
+
+
+# --- support cases ------------------------------------------------------------------------------
+
+
+class ScopedSmartAccountField(serializers.PrimaryKeyRelatedField):
+    """A Smart Account id among those the view offers (`context["smart_accounts"]`): an id outside
+    them is answered like an unknown one."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", SmartAccount.objects.all())  # the model, for the schema
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.context.get("smart_accounts", SmartAccount.objects.none())
+
+
+class SupportMessageSerializer(serializers.ModelSerializer):
+    """One message of a case's thread. Staff are "Support team", never a named person (as on the
+    page); the case owner's messages are "You" to the owner."""
+
+    author = serializers.SerializerMethodField(help_text="“Support team”, “You”, or (to staff) the user's email.")
+
+    class Meta:
+        model = SupportMessage
+        fields = ["id", "author", "from_staff", "body", "created_at"]
+
+    def get_author(self, message: SupportMessage) -> str:
+        # `context["case"]` (with its user) is the thread's case: no query per message.
+        if message.from_staff:
+            return "Support team"
+        case, viewer = self.context["case"], self.context["viewer"]
+        return "You" if viewer.pk == case.user_id else case.user.email
+
+
+class SupportCaseSerializer(serializers.ModelSerializer):
+    """A case as listed. Expects `message_count` annotated (accounts.selectors.support_cases_of)."""
+
+    smart_account_name = serializers.CharField(source="smart_account.name", read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=SupportCaseStatus.choices, read_only=True)
+    message_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = SupportCase
+        fields = ["id", "subject", "status", "smart_account", "smart_account_name", "order_number",
+                  "message_count", "created_at", "updated_at"]
+
+
+class SupportCaseDetailSerializer(SupportCaseSerializer):
+    """A case with its thread, oldest message first. Expects `thread` prefetched."""
+
+    messages = SupportMessageSerializer(source="thread", many=True, read_only=True)
+
+    class Meta(SupportCaseSerializer.Meta):
+        fields = [*SupportCaseSerializer.Meta.fields, "messages"]
+
+
+class SupportCaseCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, help_text="One line: what went wrong or what you need.")
+    body = serializers.CharField(max_length=10000, help_text="What you did, what you expected, what happened instead.")
+    smart_account = ScopedSmartAccountField(
+        required=False, allow_null=True, default=None, help_text="The account it is about (one you can see)."
+    )
+    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
+                                         help_text="If it is about an order, e.g. SO-100042.")
+
+
+class SupportReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+
+
+# --- partner pages: members, customers managed ---------------------------------------------------
+
+
+class PartnerMemberUpdateSerializer(serializers.Serializer):
+    is_admin = serializers.BooleanField(help_text="Make the member a partner admin, or an ordinary member again.")
+
+
+class ManagedAccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    domain = serializers.CharField()
+
+
+class ManagedVirtualAccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class PartnerCustomerRoleSerializer(serializers.Serializer):
+    """One role a partner's user holds in a customer's Smart Account
+    (an accounts.selectors.ManagedRole); `can_open` comes from `context["openable_ids"]`."""
+
+    id = serializers.UUIDField()
+    smart_account = ManagedAccountSerializer()
+    user_email = serializers.EmailField(source="user.email")
+    role = serializers.ChoiceField(choices=Role.choices)
+    role_label = serializers.CharField()
+    virtual_account = ManagedVirtualAccountSerializer(allow_null=True, help_text="Empty for a whole-account role.")
+    scope = serializers.CharField(help_text="The Virtual Account's name, or “Whole account”.")
+    granted_by = serializers.EmailField(source="granted_by.email", allow_null=True)
+    granted_at = serializers.DateTimeField()
+    can_open = serializers.SerializerMethodField(help_text="Whether you yourself may open this account.")
+
+    def get_can_open(self, row) -> bool:
+        return row.smart_account.pk in self.context.get("openable_ids", ())

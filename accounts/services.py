@@ -321,10 +321,13 @@ def partner_member_add(*, partner: Partner, email: str, is_admin: bool = False, 
 @transaction.atomic
 def partner_member_remove(*, membership: PartnerMembership, actor: User | None) -> None:
     _require_partner_admin(actor, membership.partner)
-    if actor is not None and membership.user_id == actor.pk and membership.is_admin:
-        others = PartnerMembership.objects.filter(partner=membership.partner, is_admin=True).exclude(pk=membership.pk)
-        if not others.exists():
-            raise ValidationError({"email": "A partner keeps at least one admin."})
+    # Whoever removes them (the admin leaving, staff), the last admin stays; rows locked so two
+    # admins removing each other cannot both succeed.
+    admins = list(
+        PartnerMembership.objects.select_for_update().filter(partner=membership.partner, is_admin=True).values_list("pk", flat=True)
+    )
+    if admins == [membership.pk]:
+        raise ValidationError({"email": "A partner keeps at least one admin."})
     HoldingMembership.objects.filter(user=membership.user, smart_account__partner=membership.partner).delete()
     membership.delete()
 

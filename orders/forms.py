@@ -73,7 +73,7 @@ class OrderForm(forms.Form):
                                         help_text="The company the licenses are for.")
     end_customer_email = forms.EmailField(
         label="End-customer contact email",
-        help_text="Lines you let the end customer place are sent to this address as a link.",
+        help_text="If you let the end customer choose where a line goes, the link is sent to this address.",
     )
     reseller = forms.ModelChoiceField(
         queryset=Partner.objects.none(), required=False, label="Ordering for a reseller",

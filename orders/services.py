@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Upper
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions
@@ -788,7 +789,7 @@ def holding_digests_queue(*, today: datetime.date | None = None) -> int:
                 "total": len(rows), "quantity": sum(line.quantity for line in lines),
                 "stale_count": sum(1 for row in rows if row["stale"]), "stale_days": stale_days,
                 "week": f"{year}-W{week:02d}", "today": today,
-                "inbox_url": f"{settings.SITE_URL}/partner/holding-accounts/",
+                "inbox_url": f"{settings.SITE_URL}{reverse('orders:held_line_list')}?holding_account={account.pk}",
             },
             dispatch_on_commit=False,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -124,8 +125,8 @@ def _history_entry(event: Event, line_number: int | None) -> HistoryEntry:
     title = titles.get(event.action, event.action.replace("_", " ").replace(".", " ").capitalize())
     where = event.smart_account.name + (f" / {event.virtual_account.name}" if event.virtual_account_id else "")
     if event.action == "order.placed":
-        lines = d.get("lines") or []
-        summary = f"{len(lines)} line{'s' if len(lines) != 1 else ''} for {where}"
+        numbers = [str(item.get("line")) for item in d.get("lines") or []]
+        summary = f"line{'s' if len(numbers) != 1 else ''} {', '.join(numbers)} for {where}"
     elif event.action == "order_line.shipped":
         summary = f"on {d.get('shipped_on', '')} to {where}"
     elif event.action == "subscription.started":
@@ -169,12 +170,14 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ) if account_ids else set()
     for line in lines:
         line.account_viewable = line.smart_account_id in viewable
+    held_in = {line.smart_account_id for line in lines if line.state == OrderLineState.HELD}
     context = {
         "order": order,
         "lines": lines,
         "history": history,
         "booked_count": sum(1 for line in lines if line.state == OrderLineState.BOOKED),
-        "held_count": sum(1 for line in lines if line.state == OrderLineState.HELD),
+        # Held lines the user may move out (a member of their holding account) are one click away.
+        "can_move_held": bool(held_in) and permissions.visible_smart_accounts(request.user, HOLD).filter(pk__in=held_in).exists(),
     }
     return render(request, "orders/order_detail.html", context)
 
@@ -190,9 +193,7 @@ def order_ship(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "Nothing was shipped: " + " ".join(exc.messages))
         return redirect("orders:order_detail", pk=order.pk)
-    states = {}
-    for line in shipped:
-        states[line.get_state_display().lower()] = states.get(line.get_state_display().lower(), 0) + 1
+    states = Counter(line.get_state_display().lower() for line in shipped)
     summary = ", ".join(f"{count} {state}" for state, count in states.items())
     messages.success(request, f"Shipped {len(shipped)} line{'s' if len(shipped) != 1 else ''} of {order.number} ({summary}).")
     return redirect("orders:order_detail", pk=order.pk)
@@ -253,7 +254,7 @@ def _place(request: HttpRequest, order_form: OrderForm, formset) -> Order | None
 
 def _placed_message(order: Order) -> str:
     lines = list(order.lines.all())
-    text = f"Order {order.number} is placed with {len(lines)} line{'s' if len(lines) != 1 else ''}. It ships after vendor review."
+    text = f"Order {order.number} is placed with {len(lines)} line{'s' if len(lines) != 1 else ''}. Vendor staff ship it next."
     delegated = sum(1 for line in lines if line.delegated)
     if delegated:
         text += f" {order.end_customer_email} got a link to choose the account for {delegated} line{'s' if delegated != 1 else ''}."
@@ -326,6 +327,8 @@ def account_search(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Bad prefix.")
     purpose = "move" if request.GET.get("purpose") == "move" else "order"
     query = request.GET.get(f"{prefix}-account_search", "").strip()
+    if len(query) < 2:
+        query = ""  # too short to search: say nothing yet
     accounts = list(selectors.customer_accounts_matching(request.user, query, active_only=purpose == "move"))
     context = {"prefix": prefix, "accounts": accounts, "query": query, "purpose": purpose, "oob": True,
                "selected": accounts[0].pk if len(accounts) == 1 else None}
@@ -512,6 +515,8 @@ def held_line_move(request: HttpRequest) -> HttpResponse:
     (confirmed) the move, all or nothing."""
     if request.method == "GET":
         return redirect("orders:held_line_list")
+    if not _may_deposit(request.user):
+        raise PermissionDenied("Only members of a partner's holding account move its lines.")
     form = LineMoveForm(request.POST, prefix="move")
     if not form.is_valid():
         for errors in form.errors.values():

@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "SmartAccountKindEnum": "accounts.models.SmartAccountKind",
         "SmartAccountStatusEnum": "accounts.models.SmartAccountStatus",
         "AccessRequestStatusEnum": "accounts.models.AccessRequestStatus",
+        "SupportCaseStatusEnum": "accounts.models.SupportCaseStatus",
         "RoleEnum": "accounts.models.Role",
         "OrderLineStateEnum": "orders.models.OrderLineState",
     },

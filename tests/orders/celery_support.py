@@ -68,13 +68,15 @@ def publishing(*, broker: str, queue: str) -> Iterator[None]:
     from portal.celery import app
 
     conf = app.conf
-    saved = (conf.broker_url, conf.task_default_queue, conf.task_always_eager)
-    conf.broker_url, conf.task_default_queue, conf.task_always_eager = broker, queue, False
+    # Publishing connects to `broker_write_url` when set; unlike `broker_url`, Celery does not
+    # let the CELERY_BROKER_URL environment variable override it.
+    saved = (conf.get("broker_write_url"), conf.task_default_queue, conf.task_always_eager)
+    conf.broker_write_url, conf.task_default_queue, conf.task_always_eager = broker, queue, False
     _reset_connections(app)
     try:
         yield
     finally:
-        conf.broker_url, conf.task_default_queue, conf.task_always_eager = saved
+        conf.broker_write_url, conf.task_default_queue, conf.task_always_eager = saved
         _reset_connections(app)
 
 

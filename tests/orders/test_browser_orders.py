@@ -162,7 +162,8 @@ def test_order_form_creates_the_first_holding_account_and_requests_a_customer_ac
     second.get_by_text("No customer account matches").wait_for()
     second.get_by_role("button", name=re.compile("Request one")).click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Request a Smart Account for the customer").wait_for()
+    page.locator("#account-request-modal.show").wait_for()
+    page.wait_for_timeout(400)  # the fade-in
     assert dialog.get_by_label("Customer company name").input_value() == "Hooli"
     assert dialog.get_by_label("Domain").input_value() == "hooli.example"
     screenshot("request-account-dialog")
@@ -171,6 +172,7 @@ def test_order_form_creates_the_first_holding_account_and_requests_a_customer_ac
     sa = SmartAccount.objects.get(name="Hooli")
     assert second.locator("#id_lines-1-smart_account").input_value() == str(sa.pk)
     dialog.wait_for(state="hidden")
+    page.locator(".modal-backdrop").wait_for(state="detached")
     screenshot("place-order-after-inline-forms")
 
     page.get_by_role("button", name="Place the order").click()
@@ -178,3 +180,93 @@ def test_order_form_creates_the_first_holding_account_and_requests_a_customer_ac
     first_line, second_line = Order.objects.get().lines.order_by("number")
     assert (first_line.smart_account, second_line.smart_account) == (holding, sa)
     assert "awaiting activation" in page.content()
+
+
+def test_inbox_highlights_stale_lines_a_failed_move_changes_nothing_and_the_end_customer_chooses(
+    page, screenshot, browser_login
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.services import smart_account_create
+    from orders import services
+
+    reseller = PartnerFactory(name="Resale Co")
+    rita = PartnerMembershipFactory(partner=reseller, user=UserFactory(email="rita@resale.example", name="Rita")).user
+    ralf = PartnerMembershipFactory(partner=reseller, user=UserFactory(email="ralf@resale.example", name="Ralf")).user
+    holding = HoldingAccountFactory(name="Resale Holding", partner=reseller)
+    HoldingMembershipFactory(smart_account=holding, user=rita, notify=True)
+    HoldingMembershipFactory(smart_account=holding, user=ralf, notify=False)
+    gina = UserFactory(email="gina@globex.example", name="Gina")
+    globex = smart_account_create(name="Globex", domain="globex.example", actor=gina)
+    smart_account_create(name="Globex Labs", domain="globex.example", actor=gina)
+    finance = VirtualAccountFactory(parent=globex.default_virtual_account, name="Finance")
+    staff = UserFactory(email="stella@vendor.example", is_staff=True)
+    router = ProductFactory(sku="ISR-SEC-K9", name="ISR Security")
+    dna = ProductFactory(sku="DNA-ADV-1Y", name="DNA Advantage", term_months=12)
+    today = timezone.localdate()
+
+    def order(lines, days_ago=None, **fields):
+        placed = services.order_place(actor=rita, end_customer_name=fields.pop("name", "Globex Corp"),
+                                      end_customer_email=fields.pop("email", "it@globex.example"), lines=lines)
+        if days_ago is not None:
+            services.order_ship(order=placed, actor=staff, shipped_on=today - datetime.timedelta(days=days_ago))
+        return placed
+
+    old = order([{"product": dna, "quantity": 10, "smart_account": holding}] * 2, days_ago=100)
+    order([{"product": router, "quantity": 2, "smart_account": holding}], days_ago=12, name="Initech", email="it@initech.example")
+    delegated = order([{"product": dna, "quantity": 4, "delegate_to_end_customer": True}], days_ago=0,
+                      name="Globex Corp", email=gina.email)
+    order([{"product": router, "quantity": 1, "smart_account": globex, "virtual_account": finance}])
+
+    sign_in(page, browser_login, rita)
+    page.goto("/orders/")
+    assert page.locator("tbody tr").count() == 4
+    screenshot("order-list")
+    page.goto("/orders/holding/")
+    assert page.locator("tr.held-stale").count() == 2
+    assert "3 of 12 months used" in page.content()
+    screenshot("holding-inbox-stale")
+
+    # Two lines ticked and reviewed; meanwhile a colleague moves one of them.
+    first, second = old.lines.order_by("number")
+    page.get_by_label(f"Select all in {holding.name}").check()
+    page.get_by_label(f"Select {old.number} line 2 (10 × DNA-ADV-1Y)").uncheck()
+    page.get_by_label(f"Select {old.number} line 1 (10 × DNA-ADV-1Y)").check()
+    page.get_by_label(re.compile("^Select SO-.* \\(2 × ISR-SEC-K9\\)")).uncheck()
+    page.get_by_label(f"Select {old.number} line 2 (10 × DNA-ADV-1Y)").check()
+    page.get_by_label("Find the customer's Smart Account").fill("Globex")
+    assert page.locator("#id_move-smart_account").input_value() == str(globex.pk)  # the one she knows by name
+    page.locator("#id_move-virtual_account").select_option(str(finance.pk))
+    page.get_by_role("button", name="Review the move").click()
+    page.wait_for_url("**/orders/holding/move/")
+    services.order_line_move_to_account(lines=[second], smart_account=globex, actor=ralf)
+    page.get_by_role("button", name="Move 2 lines to Globex").click()
+    page.wait_for_load_state()
+    assert "Nothing was moved" in page.content() and "Already provisioned in Globex" in page.content()
+    first.refresh_from_db()
+    assert first.state == OrderLineState.HELD
+    screenshot("move-failed")
+    page.get_by_role("button", name="Review again without the lines that cannot move").click()
+    page.get_by_role("button", name="Move 1 line to Globex").click()
+    page.wait_for_url("**/orders/holding/")
+    first.refresh_from_db()
+    assert (first.state, first.virtual_account) == (OrderLineState.PROVISIONED, finance)
+
+    # The end customer chooses the account of the delegated line.
+    sign_in(page, browser_login, gina)
+    page.goto("/orders/")
+    page.get_by_role("link", name=re.compile("Lines waiting for your choice")).click()
+    screenshot("delegated-list")
+    page.get_by_role("link", name=re.compile("Choose the account")).click()
+    page.get_by_label("Smart Account").select_option(str(globex.pk))
+    page.locator("#id_assign-virtual_account").select_option(str(finance.pk))
+    screenshot("delegated-choose")
+    page.get_by_role("button", name="Put the licenses there").click()
+    page.wait_for_url(f"**/sa/{globex.pk}/")
+    line = delegated.lines.get()
+    assert (line.state, line.virtual_account) == (OrderLineState.PROVISIONED, finance)
+    assert "are in Globex / Finance now" in page.content()
+    finance_row = page.locator(f'#va-tree tr[data-id="{finance.pk}"]')
+    assert finance_row.locator("td").nth(1).inner_text().strip() == "14"  # 10 moved by rita + 4 chosen by gina

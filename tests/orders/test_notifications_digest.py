@@ -57,7 +57,7 @@ def test_the_digest_lists_the_lines_waiting_oldest_first_to_the_notified_members
     assert "waiting 7 days" in body
     assert f"{recent.number} line 2" not in body  # moved to Globex already
     assert "1 has waited more than 30 days" in body
-    assert f"{settings.SITE_URL}/partner/holding-accounts/" in body
+    assert f"{settings.SITE_URL}/orders/holding/?holding_account={world.holding.pk}" in body
     html = digest.alternatives[0][0]
     assert old.number in html and "{{" not in html and "10% gone" in html
 

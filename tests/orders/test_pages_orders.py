@@ -109,9 +109,9 @@ def test_list_runs_a_constant_number_of_queries(client, world, count):
         response = client.get(LIST, {"status": "booked"})
 
     assert response.status_code == 200 and len(response.context["orders"]) == count
-    # 1 session, 2 user, 3 partner membership, 4 its partner, 5 count, 6 the page of orders,
-    # 7 their lines (products, accounts), 8 delegated lines waiting, 9 holding accounts of the
-    # filter, 10 the account switcher.
+    # 1 session, 2 user, 3 partner membership, 4 its partner, 5 count of orders, 6 count of
+    # delegated lines waiting, 7 the account switcher, 8 the page of orders, 9 their lines
+    # (products, accounts), 10 the holding accounts of the filter.
     assert len(ctx.captured_queries) == 10
 
 

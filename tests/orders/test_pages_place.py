@@ -309,3 +309,14 @@ def test_a_holding_account_of_another_partner_is_not_offered(client, world):
     client.force_login(world.rita)
 
     assert "Secret shelf" not in html(client.get(URL))
+
+
+def test_a_partner_user_must_verify_their_email_before_ordering(client, world, smart_product):
+    unverified = UserFactory(email="uma@resale.example", unverified=True)
+    PartnerMembershipFactory(partner=world.reseller, user=unverified)
+    client.force_login(unverified)
+
+    response = client.post(URL, order_data({"product": smart_product.sku, "quantity": "1", "assignment": "delegate"}))
+
+    assert "Verify your email address first." in html(response)
+    assert not Order.objects.exists()

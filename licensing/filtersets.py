@@ -1,0 +1,153 @@
+"""Filters of the licensing list pages (django-filter). Each narrows a queryset that a selector
+already limited to what the user may see: devices, tokens, PAKs and the event log."""
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.forms import VirtualAccountChoiceField
+from accounts.models import Event, VirtualAccount
+
+from .forms import ProductChoiceField
+from .models import ClassicLicense, Device, DeviceStatus, DeviceUsage, Product, RegistrationToken, TokenStatus
+
+
+def _search(placeholder: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": placeholder, "type": "search"})
+
+
+def _date() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"})
+
+
+class VirtualAccountFilter(django_filters.ModelChoiceFilter):
+    field_class = VirtualAccountChoiceField
+
+
+class ProductFilter(django_filters.ModelChoiceFilter):
+    field_class = ProductChoiceField
+
+
+def _in_subtree(queryset: QuerySet, va: VirtualAccount, prefix: str = "virtual_account__") -> QuerySet:
+    """Rows in this Virtual Account or below it."""
+    return queryset.filter(**{f"{prefix}tree_id": va.tree_id, f"{prefix}lft__gte": va.lft, f"{prefix}rght__lte": va.rght})
+
+
+class DeviceFilterSet(django_filters.FilterSet):
+    """Over `selectors.devices(...)`, which annotates `is_silent`."""
+
+    status = django_filters.ChoiceFilter(choices=DeviceStatus.choices, method="filter_status", label="Status",
+                                         empty_label="Any status")
+    product = ProductFilter(queryset=Product.objects.none(), method="filter_product", label="Uses product",
+                            empty_label="Any product")
+    virtual_account = VirtualAccountFilter(queryset=VirtualAccount.objects.none(), method="filter_virtual_account",
+                                           label="Virtual Account", empty_label="All")
+    q = django_filters.CharFilter(method="filter_search", label="Search", widget=_search("Serial, hostname or product ID"))
+
+    class Meta:
+        model = Device
+        fields: list[str] = []
+
+    def __init__(self, *args, virtual_accounts: QuerySet[VirtualAccount], products: QuerySet[Product], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["virtual_account"].queryset = virtual_accounts.order_by("tree_id", "lft")
+        self.filters["product"].queryset = products
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(is_silent=(value == DeviceStatus.SILENT)) if value else queryset
+
+    def filter_product(self, queryset, name, value):
+        return queryset.filter(pk__in=DeviceUsage.objects.filter(product=value, count__gt=0).values("device"))
+
+    def filter_virtual_account(self, queryset, name, value):
+        return _in_subtree(queryset, value)
+
+    def filter_search(self, queryset, name, value):
+        term = value.strip()
+        if not term:
+            return queryset
+        return queryset.filter(Q(serial_number__icontains=term) | Q(hostname__icontains=term) | Q(product_id__icontains=term))
+
+
+class TokenFilterSet(django_filters.FilterSet):
+    """Over `selectors.tokens(...)`, which annotates `current_status`."""
+
+    status = django_filters.ChoiceFilter(choices=TokenStatus.choices, field_name="current_status", label="Status",
+                                         empty_label="Any status")
+
+    class Meta:
+        model = RegistrationToken
+        fields: list[str] = []
+
+
+class ClassicLicenseFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=[("available", "Available"), ("registered", "Registered"), ("converted", "Converted")],
+        method="filter_status", label="Status", empty_label="Any status",
+    )
+    q = django_filters.CharFilter(method="filter_search", label="Search", widget=_search("PAK, SKU or serial"))
+
+    class Meta:
+        model = ClassicLicense
+        fields: list[str] = []
+
+    def filter_status(self, queryset, name, value):
+        if value == "available":
+            return queryset.filter(registered_at__isnull=True, converted_at__isnull=True)
+        if value == "registered":
+            return queryset.filter(registered_at__isnull=False)
+        if value == "converted":
+            return queryset.filter(converted_at__isnull=False)
+        return queryset
+
+    def filter_search(self, queryset, name, value):
+        term = value.strip()
+        if not term:
+            return queryset
+        return queryset.filter(Q(pak__icontains=term) | Q(product__sku__icontains=term) | Q(device_serial__icontains=term))
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class EventFilterSet(django_filters.FilterSet):
+    """Over `selectors.events(...)` (the account's log as the user may see it)."""
+
+    action = django_filters.ChoiceFilter(choices=[], method="filter_action", label="Type", empty_label="Any type")
+    virtual_account = VirtualAccountFilter(queryset=VirtualAccount.objects.none(), method="filter_virtual_account",
+                                           label="Virtual Account", empty_label="All")
+    actor = django_filters.CharFilter(method="filter_actor", label="Actor", widget=_search("Email, or “system”"))
+    since = django_filters.DateFilter(method="filter_since", label="From", widget=_date())
+    until = django_filters.DateFilter(method="filter_until", label="Until", widget=_date())
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+    def __init__(self, *args, virtual_accounts: QuerySet[VirtualAccount], actions: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["virtual_account"].queryset = virtual_accounts.order_by("tree_id", "lft")
+        # Each kind of event, and each family of them ("device.*": every device event).
+        families = sorted({a.split(".", 1)[0] for a in actions if "." in a})
+        self.filters["action"].extra["choices"] = [(f"{f}.", f"{f}: all") for f in families] + [(a, a) for a in actions]
+
+    def filter_action(self, queryset, name, value):
+        return queryset.filter(action__startswith=value) if value.endswith(".") else queryset.filter(action=value)
+
+    def filter_virtual_account(self, queryset, name, value):
+        return _in_subtree(queryset, value)
+
+    def filter_actor(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(actor_label__iexact=value) if value else queryset
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_day_start(value))
+
+    def filter_until(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_day_start(value + datetime.timedelta(days=1)))
