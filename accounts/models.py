@@ -402,7 +402,10 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["smart_account", "-created_at"])]
+        indexes = [
+            models.Index(fields=["smart_account", "-created_at"]),
+            models.Index(fields=["object_type", "object_id"]),  # an object's history (order detail)
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}".strip()

@@ -16,6 +16,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -105,6 +106,10 @@ def smart_account_create(request: HttpRequest) -> HttpResponse:
             sa = None
         if sa is not None:
             messages.success(request, f"Smart Account {sa.name} is active and you are its administrator.")
+            # e.g. back to a delegated order line that waited for this account.
+            next_url = request.GET.get("next", "")
+            if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+                return redirect(next_url)
             return redirect("portal:smart_account_detail", pk=sa.pk)
     return render(request, "accounts/smart_account_create.html", {"form": form})
 

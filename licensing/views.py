@@ -286,6 +286,15 @@ class TreeRow:
     own_in_use: int
     products: int
 
+    # What templates/licensing/_line_usage.html reads of a line.
+    @property
+    def sku(self) -> str:
+        return self.virtual_account.name
+
+    @property
+    def usage_percent(self) -> int:
+        return selectors.LicenseLine(product=None, purchased=self.purchased, in_use=self.in_use).usage_percent
+
 
 def _tree_rows(tree: list[selectors.VirtualAccountLicenses], keep) -> list[TreeRow]:
     base = min((row.virtual_account.level for row in tree), default=0)

@@ -35,6 +35,10 @@ _SUMMARIES = {
     "pak.registered": lambda d: f"PAK {d['pak']} registered to device {d['serial_number']}",
     "pak.converted": lambda d: f"PAK {d['pak']} converted to {d['quantity']} × {d['to_sku']} in {d['to']}",
     "alerts.updated": lambda d: "Alert and email preferences changed",
+    "virtual_account.created": lambda d: "Virtual Account created" + (f" below {d['parent']}" if d["parent"] else ""),
+    "virtual_account.renamed": lambda d: f"Virtual Account {d['from']} renamed {d['to']}",
+    "virtual_account.moved": lambda d: f"Virtual Account moved from below {d['from']} to below {d['to']}",
+    "role.revoked": lambda d: f"{d['user']} no longer has the role {d['role']} ({d['scope']})",
 }
 
 
@@ -49,9 +53,14 @@ def event_summary(event: Event) -> str:
     summarise = _SUMMARIES.get(event.action)
     if summarise is not None and isinstance(event.detail, dict):
         try:
-            return summarise(_Detail(event.detail))
+            text = summarise(_Detail(event.detail))
         except (TypeError, ValueError, AttributeError):
-            pass
+            text = ""
+        if text:
+            # Events about a Virtual Account name it in their object (e.g. "Acme / US").
+            if event.action.startswith("virtual_account.") and event.object_repr:
+                text = f"{text}: {event.object_repr}"
+            return text
     return event.object_repr or event.action
 
 

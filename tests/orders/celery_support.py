@@ -27,9 +27,19 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from ..markers import ON_POSTGRES
+
 ROOT = Path(__file__).resolve().parents[2]
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"
 BARRIER_RECIPIENT = "barrier@tests.example"
+
+
+# Mark tests that use `real_worker` with `pytest.mark.redis` (the real broker) and this.
+requires_real_worker = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="a Celery worker in another process must read the rows the test commits: needs PostgreSQL "
+           "(DATABASE_URL=postgres://…, as .ci/run sets)",
+)
 
 
 def database_url() -> str:
@@ -146,7 +156,7 @@ class RealWorker:
         """(recipient, subject) of each email the worker sent, sorted."""
         return sorted((str(m["To"]), str(m["Subject"])) for m in self.emails())
 
-    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 20, what: str = "the worker") -> None:
+    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 15, what: str = "the worker") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
@@ -156,10 +166,10 @@ class RealWorker:
             time.sleep(0.1)
         raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; worker log:\n{self.log()}")
 
-    def wait_for_emails(self, count: int, *, timeout: float = 20) -> None:
+    def wait_for_emails(self, count: int, *, timeout: float = 15) -> None:
         self.wait_until(lambda: len(self.emails()) >= count, timeout=timeout, what=f"{count} emails")
 
-    def settle(self, *, timeout: float = 20) -> None:
+    def settle(self, *, timeout: float = 15) -> None:
         """Wait until the worker has run every task queued so far: queue one more email behind
         them and wait for it (the solo worker takes its queue in order)."""
         from accounts.services import notification_dispatch

@@ -10,10 +10,9 @@ from accounts.models import Notification, NotificationStatus
 from accounts.tasks import notification_send_task
 
 from ..factories import NotificationFactory
-from ..markers import requires_postgres
-from .celery_support import real_worker  # noqa: F401 — fixture
+from .celery_support import real_worker, requires_real_worker  # noqa: F401 — fixture
 
-pytestmark = [pytest.mark.redis, requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.redis, requires_real_worker, pytest.mark.django_db(transaction=True)]
 
 
 def client_for(user) -> APIClient:

@@ -218,3 +218,12 @@ def test_tree_page_runs_a_constant_number_of_queries(client, role):
         assert response.content.count(b'data-level="') >= (size if role == Role.SA_ADMIN else 2)
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1], counts
+
+
+def test_creating_an_account_returns_to_a_safe_next_page_only(client):
+    carol = UserFactory(email="carol@globex.example")
+    client.force_login(carol)
+    response = client.post("/sa/new/?next=/orders/delegated/", {"name": "Globex", "domain": "globex.example"})
+    assert response["Location"] == "/orders/delegated/"
+    response = client.post("/sa/new/?next=https://evil.example/", {"name": "Globex Two", "domain": "globex.example"})
+    assert response["Location"] == f"/sa/{SmartAccount.objects.get(name='Globex Two').pk}/"
