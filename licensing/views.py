@@ -445,6 +445,7 @@ def license_transfer(request: HttpRequest, sa_pk: int | None = None, va_pk: int 
         initial_lines = [{"product": request.GET["product"]}]
     formset = TransferLineFormSet(request.POST or None, prefix="lines", form_kwargs={"products": products},
                                   initial=initial_lines)
+    # `&`, not `and`: both are validated, so every error shows at once.
     if request.method == "POST" and form.is_valid() & formset.is_valid():
         lines = [(f, f.cleaned_data["product"], f.cleaned_data["quantity"]) for f in formset.forms if not f.is_blank]
         source, target = form.cleaned_data["from_virtual_account"], form.cleaned_data["to_virtual_account"]
@@ -666,7 +667,13 @@ def _pak(request: HttpRequest, pk: int, capability=VIEW) -> ClassicLicense:
 def classic_license_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pak = _pak(request, pk)
     scope = _scope(request, pak.smart_account_id, None)
-    content = services.classic_license_verify(pak.license_key) if pak.license_key else None
+    content = None
+    if pak.license_key:
+        try:
+            content = services.classic_license_verify(pak.license_key)
+        except ValidationError:
+            # Signed with another secret key (the portal's key was rotated): still show the key.
+            content = {"serial_number": pak.device_serial, "sku": pak.product.sku, "quantity": pak.quantity, "issued": ""}
     context = {
         "scope": scope, "active": "paks", "pak": pak, "content": content,
         "can_operate": permissions.can(request.user, OPERATE, pak.smart_account),

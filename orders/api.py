@@ -45,7 +45,13 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+            if not prefix:
+                name = str(key)
+            elif key == "non_field_errors" and "." not in prefix:
+                name = prefix  # about the field as a whole ("lines" is not a list): keyed by the field
+            else:
+                name = f"{prefix}.{key}"
+            flat.update(flatten_errors(value, name))
         return flat
     if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
         flat = {}

@@ -95,6 +95,13 @@ def test_a_malformed_line_is_reported_with_the_same_flat_keys(world, api, smart_
     assert errors["lines.1.quantity"] == ["A valid integer is required."]
 
 
+def test_lines_that_are_not_a_list_are_an_error_on_lines(world, api):
+    response = api(world.rita).post(ORDERS, {"end_customer_name": "Globex Corp", "end_customer_email": "it@globex.example",
+                                              "lines": "ISR-SEC-K9"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"lines": ['Expected a list of items but got type "str".']}
+
+
 def test_an_order_needs_lines(world, api):
     response = api(world.rita).post(ORDERS, {"end_customer_name": "Globex Corp", "end_customer_email": "it@globex.example",
                                               "lines": []}, format="json")

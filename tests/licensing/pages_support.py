@@ -45,8 +45,8 @@ def queries(client, url: str) -> int:
 
 def grow(acme, n: int, *, start: int = 0) -> None:
     """Give each of Acme's Virtual Accounts n more products' worth of everything: entitlements
-    (a subscription among them), devices using them (one silent), tokens, events, daily
-    snapshots, PAKs and open shortages."""
+    (subscriptions ending soon), devices using them (one reporting, one silent), tokens, events,
+    daily snapshots, PAKs and open shortages."""
     now = timezone.now()
     today = timezone.localdate()
     for i in range(start, start + n):
@@ -55,8 +55,10 @@ def grow(acme, n: int, *, start: int = 0) -> None:
         for va in (acme.root, acme.us, acme.finance, acme.europe):
             EntitlementFactory(virtual_account=va, product=product, quantity=5, starts_on=today - datetime.timedelta(days=300),
                                ends_on=today + datetime.timedelta(days=30 + i))
-            device = DeviceFactory(virtual_account=va, last_contact_at=now - datetime.timedelta(days=40 if i % 2 else 1))
-            DeviceUsageFactory(device=device, product=product, count=7)
+            device = DeviceFactory(virtual_account=va, last_contact_at=now - datetime.timedelta(days=1))
+            DeviceUsageFactory(device=device, product=product, count=5)
+            silent = DeviceFactory(virtual_account=va, last_contact_at=now - datetime.timedelta(days=40))
+            DeviceUsageFactory(device=silent, product=product, count=2)
             RegistrationTokenFactory(virtual_account=va, max_uses=3, use_count=i % 4)
             EventFactory(smart_account=acme.account, virtual_account=va, action="device.registered",
                          detail={"serial_number": device.serial_number})
