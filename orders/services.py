@@ -53,7 +53,7 @@ from accounts.services import (
     user_is_verified,
 )
 from licensing.models import EntitlementSource, LicenseKind, Product
-from licensing.services import classic_license_create, entitlement_deposit
+from licensing.services import classic_license_create, entitlement_deposit, pool_lock
 
 from .models import Order, OrderLine, OrderLineState
 from .selectors import orders_visible_to
@@ -404,6 +404,20 @@ def order_place(
 # --- shipping (flows 6 and 7) -----------------------------------------------------------
 
 
+def _lock_target_pools(targets: Iterable[tuple[OrderLine, SmartAccount, VirtualAccount | None]]) -> None:
+    """Lock, in one go and in pool_lock's global order, every pool these lines will be deposited
+    into (line, its target account, its target VA or None for the default); depositing line by
+    line would lock them in line order and could deadlock against a transfer between the same
+    Virtual Accounts."""
+    vas = {
+        (va or _root_virtual_account(sa)).pk
+        for line, sa, va in targets
+        if line.product.license_kind == LicenseKind.SMART
+    }
+    if vas:
+        pool_lock(vas)
+
+
 def _provision(line: OrderLine, actor: User | None, owed: _Owed) -> None:
     """Deposit a locked, shipped line into its (active, customer) account: entitlements in its
     Virtual Account for a smart product, a PAK for a classic one. Called once per line: every
@@ -485,6 +499,10 @@ def _ship(line_ids: Iterable[int], *, actor: User | None, shipped_on: datetime.d
             problems.append(f"{line.reference} goes to {line.smart_account.name}, which is suspended.")
     if problems:
         raise ValidationError({"lines": problems})
+    _lock_target_pools(
+        (line, line.smart_account, line.virtual_account) for line in lines
+        if line.smart_account is not None and not line.smart_account.is_holding and line.smart_account.is_active
+    )
     owed = _Owed()
     for line in lines:
         _ship_one(line, actor, shipped_on, owed)
@@ -530,7 +548,9 @@ def order_lines_provision_for_account(*, smart_account: SmartAccount, actor: Use
     ids = OrderLine.objects.filter(smart_account=sa, state=OrderLineState.AWAITING_ACCOUNT).values_list("pk", flat=True)
     owed = _Owed()
     provisioned = []
-    for line in _lock_lines(list(ids)):
+    lines = _lock_lines(list(ids))
+    _lock_target_pools((line, sa, line.virtual_account) for line in lines)
+    for line in lines:
         if line.state == OrderLineState.AWAITING_ACCOUNT and line.smart_account_id == sa.pk and line.shipped_on:
             _provision(line, actor, owed)
             provisioned.append(line)
@@ -656,6 +676,7 @@ def order_line_move_to_account(
         exc.failed_lines = dict(failures)
         raise exc
 
+    _lock_target_pools((line, sa, va) for line, kind in plan if kind == "held" or line.state == OrderLineState.AWAITING_ACCOUNT)
     owed = _Owed()
     moved = []
     for line, kind in plan:
