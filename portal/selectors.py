@@ -1,7 +1,6 @@
 """Cross-app reads for portal pages (portal may import every app)."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Sum

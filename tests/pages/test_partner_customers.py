@@ -1,6 +1,5 @@
 """/partner/customers/: the roles the partner's users hold in customer Smart Accounts."""
 import pytest
-from django.urls import reverse
 
 from accounts.models import Role
 from accounts.selectors import partner_customer_roles

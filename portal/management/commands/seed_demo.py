@@ -8,7 +8,6 @@ printed. Everything else happens in one transaction, so a failed run leaves noth
 from __future__ import annotations
 
 import datetime
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import Partner, PartnerKind, Role, User, VirtualAccount
 from licensing import services as licensing
-from licensing.models import Device, DeviceUsage, LicenseKind, Product
+from licensing.models import LicenseKind, Product, UsageSnapshot
 from orders import services as orders
 from orders.models import Order
 
@@ -309,23 +308,35 @@ class Demo:
             (self.berlin, "C9300-24T", "sw-ber", 4, {"C9300-DNA-E-24-3Y": 1}),
             (self.berlin, "FPR-1010", "fw-ber", 2, {"FPR1010-TMC-1Y": 1, "L-AC-PLS-1Y": 140}),
         ]
-        now = timezone.now()
         serial = 2519
+        tokens = {}
         for va, product_id, prefix, count, usage in fleet:
+            if va.pk not in tokens:
+                _, tokens[va.pk] = licensing.token_create(
+                    virtual_account=va, description=f"Demo devices in {va.name}", actor=self.user(ALICE)
+                )
             for n in range(1, count + 1):
                 serial += 1
-                hostname = f"{prefix}-{n:02d}.acme.example"
-                device = Device.objects.create(
-                    virtual_account=va, serial_number=f"FOC2{serial:07d}X",
-                    product_id=product_id, hostname=hostname,
-                    # Demo devices never call the API; nobody needs to know their secret.
-                    secret_hash=Device.hash(secrets.token_urlsafe(32)), last_contact_at=now,
+                # As a device would: register with the VA's token, then report absolute usage.
+                device, _, _ = licensing.device_register(
+                    token=tokens[va.pk], serial_number=f"FOC2{serial:07d}X", product_id=product_id,
+                    hostname=f"{prefix}-{n:02d}.acme.example",
                 )
-                DeviceUsage.objects.bulk_create(
-                    DeviceUsage(device=device, product=self.products[sku], count=used) for sku, used in usage.items()
-                )
-                accounts.event_record(
-                    smart_account=va.smart_account, action="device.registered", actor=None, virtual_account=va,
-                    obj=device, detail={"serial_number": device.serial_number, "hostname": hostname},
-                )
+                licensing.device_report_usage(device=device, usage=[{"sku": sku, "count": used} for sku, used in usage.items()])
+        self.usage_history()
+
+    def usage_history(self) -> None:
+        """Today's snapshot through the service, and a made-up month before it (demo only) so
+        the dashboard's usage chart has a line to draw: usage ramps up to today's figures."""
+        licensing.usage_snapshot_take()
+        today = timezone.localdate()
+        rows = []
+        for snap in UsageSnapshot.objects.filter(day=today):
+            for back in range(1, 31):
+                rows.append(UsageSnapshot(
+                    virtual_account_id=snap.virtual_account_id, product_id=snap.product_id,
+                    day=today - datetime.timedelta(days=back), purchased=snap.purchased,
+                    in_use=round(snap.in_use * (1 - back / 45)),
+                ))
+        UsageSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
 
