@@ -106,24 +106,7 @@ def visible_virtual_accounts(user, capability: Capability = VIEW, *, strictly_be
     return qs.filter(Q(smart_account__in=_sa_role_accounts(user, capability)) | Q(Exists(ancestor)))
 
 
-def visible_smart_accounts(user, capability: Capability = VIEW) -> QuerySet:
-    """Smart Accounts the user may see (any role in it, or holding-account membership)."""
-    qs = SmartAccount.objects.all()
-    if _is_anonymous(user):
-        return qs.none()
-    if _is_staff(user):
-        return qs
-    if capability == HOLD:
-        return qs.filter(_holding_accounts(user))
-    any_va_role = _va_roles(user, capability).filter(content_object__smart_account=OuterRef("pk"))
-    cond = Q(pk__in=_sa_role_accounts(user, capability)) | Q(Exists(any_va_role))
-    if capability == VIEW:
-        cond |= _holding_accounts(user)
-    return qs.filter(cond)
-
-
-def _whole_accounts(user, capability: Capability) -> QuerySet:
-    """Smart Accounts on which `user` has `capability` account-wide (as `can` decides)."""
+def _smart_accounts(user, capability: Capability, *, through_va_roles: bool) -> QuerySet:
     qs = SmartAccount.objects.all()
     if _is_anonymous(user):
         return qs.none()
@@ -132,9 +115,21 @@ def _whole_accounts(user, capability: Capability) -> QuerySet:
     if capability == HOLD:
         return qs.filter(_holding_accounts(user))
     cond = Q(pk__in=_sa_role_accounts(user, capability))
+    if through_va_roles:
+        cond |= Q(Exists(_va_roles(user, capability).filter(content_object__smart_account=OuterRef("pk"))))
     if capability == VIEW:
         cond |= _holding_accounts(user)
     return qs.filter(cond)
+
+
+def visible_smart_accounts(user, capability: Capability = VIEW) -> QuerySet:
+    """Smart Accounts the user may see (any role in it, or holding-account membership)."""
+    return _smart_accounts(user, capability, through_va_roles=True)
+
+
+def _whole_accounts(user, capability: Capability) -> QuerySet:
+    """Smart Accounts on which `user` has `capability` account-wide (as `can` decides)."""
+    return _smart_accounts(user, capability, through_va_roles=False)
 
 
 def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet:
