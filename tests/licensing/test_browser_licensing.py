@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from accounts.services import role_grant, smart_account_create, virtual_account_create
@@ -115,13 +116,14 @@ def test_admin_registers_a_device_sees_the_shortage_and_clears_it_with_a_transfe
     # Transfer from the sibling Europe: asking too much is refused next to the line, then 3 move.
     page.goto(f"/licensing/sa/{account.pk}/dashboard/")
     page.get_by_role("link", name="Move licenses from another Virtual Account").click()
+    page.wait_for_url("**/licenses/transfer/")
     page.get_by_label("From Virtual Account").select_option(label="\u2003Europe")
     page.locator("#transfer-available").get_by_text("Available in Europe").wait_for()
     page.get_by_label("To Virtual Account").select_option(label="\u2003US")
     page.get_by_label("Product (line 1)").select_option(label="ISR-SEC-K9 — ISR Security")
     page.get_by_label("Quantity (line 1)").fill("30")
     page.get_by_role("button", name="Transfer", exact=True).click()
-    assert page.get_by_text("30 requested, 10 available in Europe.").is_visible()
+    expect(page.get_by_text("30 requested, 10 available in Europe.")).to_be_visible()
     screenshot("transfer-refused")
     page.get_by_label("Quantity (line 1)").fill("3")
     page.get_by_role("button", name="Transfer", exact=True).click()
@@ -147,25 +149,27 @@ def test_admin_registers_a_device_sees_the_shortage_and_clears_it_with_a_transfe
     page.goto(f"/licensing/sa/{account.pk}/alerts/")
     page.get_by_label("Extra recipients").fill("noc@acme.example\nceo@gmail.example")
     page.get_by_role("button", name="Save preferences").click()
-    assert page.get_by_text("ceo@gmail.example is not within the account's domain acme.example.").is_visible()
+    expect(page.get_by_text("ceo@gmail.example is not within the account's domain acme.example.")).to_be_visible()
     screenshot("alerts-error")
 
     # Devices: choose one and move it to Finance.
     page.goto(f"/licensing/sa/{account.pk}/devices/")
     page.get_by_label("Choose FTX2231A0BC").check()
     page.get_by_role("button", name="Move the chosen devices").click()
+    page.wait_for_url("**/devices/move/**")
     page.get_by_label("Move to Virtual Account").select_option(label="\u2003\u2003Finance")
     screenshot("device-move")
     page.get_by_role("button", name="Move", exact=True).click()
-    assert page.get_by_text("Moved 1 device (FTX2231A0BC) to Finance").is_visible()
+    expect(page.get_by_text("Moved 1 device (FTX2231A0BC) to Finance")).to_be_visible()
 
     # PAKs: register one and get its key.
     page.goto(f"/licensing/sa/{account.pk}/classic-licenses/")
     screenshot("paks")
     page.get_by_role("link", name="Register").click()
+    page.wait_for_url("**/register/")
     page.get_by_label("Device serial number").fill("JMX1234X0AB")
     page.get_by_role("button", name="Register and get the license key").click()
-    assert page.get_by_role("heading", name="Node-locked license key").is_visible()
+    expect(page.get_by_role("heading", name="Node-locked license key")).to_be_visible()
     assert page.locator("#license-key").input_value()
     screenshot("pak-key")
 
