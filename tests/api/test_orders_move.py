@@ -1,14 +1,12 @@
 """POST /api/v1/order-lines/move/ (flow 8): holding-account members move held lines, the
 end-customer contact moves the lines delegated to them; only into an active customer account;
 a line deposits once; a bulk move is all or nothing and names the lines that failed."""
-import threading
-
 import pytest
-from django.db import connection
 
 from licensing.models import Entitlement
 from orders.models import OrderLine, OrderLineState
 
+from ..concurrency import run_at_once, unwrap
 from ..factories import SmartAccountFactory
 from ..markers import requires_postgres
 from .orders_world import *  # noqa: F401,F403
@@ -164,22 +162,11 @@ def test_bad_bodies_are_field_keyed(world, api):
 @pytest.mark.django_db(transaction=True)
 def test_eight_members_moving_the_same_line_at_once_deposit_it_once(world, api, held):
     clients = [api(world.rita) for _ in range(4)] + [api(world.ralf) for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def move(client) -> None:
-        try:
-            barrier.wait(timeout=10)
-            response = client.post(MOVE, {"lines": [held[0].pk], "smart_account": world.globex.pk}, format="json")
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def move(client):
+        return lambda: client.post(MOVE, {"lines": [held[0].pk], "smart_account": world.globex.pk}, format="json").status_code
 
-    threads = [threading.Thread(target=move, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = unwrap(run_at_once(*(move(client) for client in clients), timeout=30))
 
     assert sorted(statuses) == [200] + [400] * 7
     assert Entitlement.objects.filter(virtual_account__smart_account=world.globex).count() == 1

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Event, SmartAccount, VirtualAccount
@@ -14,6 +14,7 @@ from licensing.models import Device, DeviceUsage, RegistrationToken, Shortage
 from licensing.selectors import pool_position
 from licensing.services import device_move, device_register, device_report_usage, license_transfer, pool_lock
 
+from ..concurrency import run_at_once
 from ..factories import (
     DeviceFactory,
     DeviceUsageFactory,
@@ -26,30 +27,6 @@ from ..factories import (
 from ..markers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(*jobs, timeout=60):
-    """Run each job in its own thread (own DB connection), released together by a barrier.
-    Returns each job's result or the exception it raised."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            outcomes[index] = job()
-        except Exception as exc:  # noqa: BLE001 — reported to the test
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a job hung"
-    return outcomes
 
 
 def report(device, count, sku):

@@ -1,10 +1,9 @@
 """Transfers at the same moment, on a real PostgreSQL (SQLite serialises every write, so the
 question does not arise there). Each thread has its own database connection."""
-import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import SmartAccount, VirtualAccount
@@ -13,34 +12,11 @@ from licensing import selectors
 from licensing.models import Entitlement
 from licensing.services import license_transfer
 
+from ..concurrency import run_at_once
 from ..factories import EntitlementFactory, ProductFactory, SmartAccountFactory, VirtualAccountFactory
 from ..markers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(*jobs, timeout=30):
-    """Run each job in its own thread (own DB connection), released together by a barrier.
-    Returns each job's result or the exception it raised."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            outcomes[index] = job()
-        except Exception as exc:  # noqa: BLE001 — reported to the test
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a transfer hung"
-    return outcomes
 
 
 def slowed_pool_positions(monkeypatch, seconds=0.3):
@@ -68,6 +44,7 @@ def test_two_transfers_out_of_one_pool_at_once_never_overdraw_it(monkeypatch):
     outcomes = run_at_once(
         lambda: license_transfer(from_virtual_account=source, to_virtual_account=first, lines=[(product, 8)], actor=None),
         lambda: license_transfer(from_virtual_account=source, to_virtual_account=second, lines=[(product, 8)], actor=None),
+        timeout=30,
     )
 
     failures = [o for o in outcomes if isinstance(o, Exception)]
@@ -98,7 +75,7 @@ def test_a_transfer_and_a_tree_change_at_once_do_not_deadlock(monkeypatch):
         time.sleep(0.1)  # let the tree write take its lock first
         return license_transfer(from_virtual_account=root, to_virtual_account=us, lines=[(product, 4)], actor=None)
 
-    outcomes = run_at_once(tree_write, transfer)
+    outcomes = run_at_once(tree_write, transfer, timeout=30)
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert selectors.pool_position(us, product).available == 4

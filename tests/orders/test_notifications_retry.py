@@ -1,18 +1,17 @@
 """A retried task sends nothing twice (DESIGN.md §6): tasks are acknowledged late, so a worker
 that dies mid-task has its message delivered again; the outbox row decides what is sent."""
-import threading
 import time
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import connection
 
 from accounts import services
 from accounts.models import Notification, NotificationStatus
 from accounts.tasks import notification_send_task
 
+from ..concurrency import run_many, unwrap
 from ..factories import NotificationFactory
 from ..markers import requires_postgres
 
@@ -71,21 +70,8 @@ def test_two_workers_given_the_same_row_at_once_send_it_once(settings):
     settings.EMAIL_BACKEND = f"{__name__}.SlowEmailBackend"
     mail.outbox = []
     row = NotificationFactory(recipient="ada@acme.example")
-    barrier = threading.Barrier(2)
-    results: list[bool] = []
 
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.notification_send(notification_id=row.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    results = unwrap(run_many(lambda: services.notification_send(notification_id=row.pk), 2, timeout=20))
 
     assert sorted(results) == [False, True]
     assert [m.to for m in mail.outbox] == [["ada@acme.example"]]

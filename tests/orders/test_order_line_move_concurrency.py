@@ -1,44 +1,19 @@
 """Sixteen people move the same held line at the same moment, on a real PostgreSQL (SQLite
 serialises every write, so the question does not arise there): it is deposited once."""
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from accounts.models import SmartAccount, User
 from licensing.models import Entitlement
 from orders import services
 from orders.models import OrderLine, OrderLineState
 
+from ..concurrency import run_many
 from ..markers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 16
-
-
-def run_at_once(job, count: int, timeout: float = 60) -> list:
-    """Run `job()` in `count` threads (each its own DB connection), released together by a barrier."""
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = job()
-        except Exception as exc:  # noqa: BLE001 — reported to the test
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a move hung"
-    return outcomes
 
 
 def test_sixteen_simultaneous_moves_of_one_held_line_deposit_it_once(place, world, smart_product):
@@ -52,7 +27,7 @@ def test_sixteen_simultaneous_moves_of_one_held_line_deposit_it_once(place, worl
             lines=[line_id], smart_account=SmartAccount.objects.get(pk=account_id), actor=actor
         )
 
-    outcomes = run_at_once(move, THREADS)
+    outcomes = run_many(move, THREADS)
 
     moved = [o for o in outcomes if isinstance(o, list)]
     refused = [o for o in outcomes if isinstance(o, ValidationError)]
