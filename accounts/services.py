@@ -16,7 +16,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -96,13 +96,7 @@ def notification_queue(
     (`notification_dispatch_on_commit`): with the broker down that costs one failed publish per
     transaction, not one per kind of email."""
     key = about if isinstance(about, str) else object_key(about)
-    context = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    body_text = render_to_string(f"emails/{template}.txt", context)
-    try:
-        body_html = render_to_string(f"emails/{template}.html", context)
-    except TemplateDoesNotExist:
-        body_html = ""
+    subject, body_text, body_html = _email_render(template, context)
     created = []
     for recipient in sorted({r.strip().lower() for r in recipients if r}):
         row, is_new = Notification.objects.get_or_create(
@@ -113,6 +107,69 @@ def notification_queue(
         )
         if is_new:
             created.append(row)
+    if created and dispatch_on_commit:
+        notification_dispatch_on_commit(created)
+    return created
+
+
+def _email_render(template: str, context: dict) -> tuple[str, str, str]:
+    """Subject, text body and HTML body (empty without an HTML template) of an email."""
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    body_text = render_to_string(f"emails/{template}.txt", context)
+    try:
+        body_html = render_to_string(f"emails/{template}.html", context)
+    except TemplateDoesNotExist:
+        body_html = ""
+    return subject, body_text, body_html
+
+
+def _notifications_owed_already(rows: list[Notification]) -> set[tuple[str, str, str]]:
+    """Which of these (kind, object, recipient) the outbox holds already, in one query."""
+    return set(
+        Notification.objects.filter(kind__in={r.kind for r in rows}, object_key__in={r.object_key for r in rows})
+        .values_list("kind", "object_key", "recipient")
+    )
+
+
+def notification_queue_many(emails: Iterable[dict], *, dispatch_on_commit: bool = True) -> list[Notification]:
+    """`notification_queue` for many emails at once, in a constant number of queries whatever
+    their number: each item of `emails` holds the keyword arguments of `notification_queue`
+    (`kind`, `about`, `recipients`, `template`, `context`). What the outbox holds already is
+    skipped (one query), the rest is inserted together (one query per few hundred rows).
+
+    Owing the same twice still owes it once: if a concurrent caller owes one of these rows
+    between the check and the insert, the unique constraint refuses the insert and the rows are
+    owed one by one instead (`get_or_create`), which skips what the other caller owed."""
+    rows = []
+    seen: set[tuple[str, str, str]] = set()
+    for email in emails:
+        key = email["about"] if isinstance(email["about"], str) else object_key(email["about"])
+        subject, body_text, body_html = _email_render(email["template"], email["context"])
+        for recipient in sorted({r.strip().lower() for r in email["recipients"] if r}):
+            if (email["kind"], key, recipient) in seen:
+                continue
+            seen.add((email["kind"], key, recipient))
+            rows.append(Notification(kind=email["kind"], object_key=key, recipient=recipient, subject=subject[:250],
+                                     body_text=body_text, body_html=body_html))
+    if not rows:
+        return []
+    owed = _notifications_owed_already(rows)
+    rows = [r for r in rows if (r.kind, r.object_key, r.recipient) not in owed]
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        created = []
+        for row in rows:
+            owed_row, is_new = Notification.objects.get_or_create(
+                kind=row.kind, object_key=row.object_key, recipient=row.recipient,
+                defaults={"subject": row.subject, "body_text": row.body_text, "body_html": row.body_html},
+            )
+            if is_new:
+                created.append(owed_row)
     if created and dispatch_on_commit:
         notification_dispatch_on_commit(created)
     return created

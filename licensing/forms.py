@@ -199,12 +199,14 @@ class AlertPreferencesForm(forms.Form):
     insufficient_licenses = forms.BooleanField(required=False, label="Insufficient licenses",
                                                help_text="A product goes into shortage, and back into compliance.")
     silent_devices = forms.BooleanField(required=False, label="Devices silent for 30 days")
-    expiring_subscriptions = forms.BooleanField(required=False, label="Subscriptions expiring")
+    expiring_subscriptions = forms.BooleanField(required=False, label="Subscriptions expiring",
+                                                help_text="A reminder before a subscription ends, at the windows below.")
     expiry_windows = forms.CharField(
         max_length=100, label="Remind before a subscription ends (days)",
-        help_text="Up to 5 numbers of days, e.g. <code>90, 60, 30</code>.",
+        help_text="Up to 5 numbers of days from 1 to 365; the default is <code>90, 30, 7</code>.",
     )
-    holding_lines_waiting = forms.BooleanField(required=False, label="Holding-account lines waiting")
+    holding_lines_waiting = forms.BooleanField(required=False, label="Holding-account lines waiting",
+                                               help_text="Holding accounts: a weekly digest of the lines waiting to be moved.")
     daily_summary = forms.BooleanField(required=False, label="Daily summary email",
                                        help_text="Shortages, silent devices and renewals, once a day when there is any.")
     extra_recipients = forms.CharField(

@@ -262,7 +262,9 @@ class UsageSnapshot(models.Model):
 
 
 def default_expiry_windows() -> list[int]:
-    return [90, 60, 30]
+    """Days before a subscription ends at which its account is reminded, unless the account
+    chose its own windows (DESIGN.md §4 flow 7)."""
+    return [90, 30, 7]
 
 
 class AlertPreferences(models.Model):
@@ -274,7 +276,7 @@ class AlertPreferences(models.Model):
     silent_devices = models.BooleanField(default=True, help_text="A device has not reported for 30 days.")
     expiring_subscriptions = models.BooleanField(default=True)
     expiry_windows = models.JSONField(
-        default=default_expiry_windows, help_text="Days before a subscription ends at which to remind, e.g. [90, 60, 30]."
+        default=default_expiry_windows, help_text="Days before a subscription ends at which to remind; default [90, 30, 7]."
     )
     holding_lines_waiting = models.BooleanField(default=True, help_text="Holding accounts: lines waiting to be moved.")
     daily_summary = models.BooleanField(default=False, help_text="A daily email: shortages, silent devices, renewals.")

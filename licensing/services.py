@@ -1072,7 +1072,7 @@ def _clean_windows(value) -> list[int]:
     if isinstance(value, str):
         value = [part for part in value.replace(" ", ",").split(",") if part]
     if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 5:
-        raise ValidationError({"expiry_windows": "Give 1 to 5 numbers of days, e.g. 90, 60, 30."})
+        raise ValidationError({"expiry_windows": "Give 1 to 5 numbers of days, e.g. 90, 30, 7."})
     windows = set()
     for item in value:
         number = _clean_quantity(item)

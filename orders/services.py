@@ -48,11 +48,19 @@ from accounts.services import (
     invitation_create,
     notification_dispatch_on_commit,
     notification_queue,
+    notification_queue_many,
     object_key,
     partner_of,
     user_is_verified,
 )
-from licensing.models import EntitlementSource, LicenseKind, Product
+from licensing.models import (
+    AlertPreferences,
+    EntitlementSource,
+    LicenseKind,
+    Product,
+    default_expiry_windows,
+)
+from licensing.selectors import alert_preferences_of
 from licensing.services import classic_license_create, entitlement_deposit, pool_lock
 
 from .models import Order, OrderLine, OrderLineState
@@ -60,8 +68,6 @@ from .selectors import orders_visible_to
 
 MAX_LINES_PER_ORDER = 500
 MAX_LINE_QUANTITY = 1_000_000
-# Days before a subscription's end at which its admins are reminded (DESIGN.md flow 7).
-REMINDER_WINDOWS = (90, 30, 7)
 
 # What a line needs in memory for events, emails and provisioning, in one query.
 LINE_RELATED = ("order", "order__partner", "order__placed_by", "product", "smart_account", "virtual_account", "held_in")
@@ -708,47 +714,103 @@ def order_line_move_to_account(
 # --- subscription reminders (flow 7) ----------------------------------------------------
 
 
-def _reminder_window(days_left: int) -> int | None:
-    fitting = [w for w in REMINDER_WINDOWS if days_left <= w]
+def _reminder_window(days_left: int, windows: Iterable[int]) -> int | None:
+    """The nearest of these windows (days before the end) a subscription `days_left` days from
+    its end has reached; None while it is further away than the widest."""
+    fitting = [w for w in windows if days_left <= w]
     return min(fitting) if fitting else None
+
+
+def _reminder_horizon() -> int:
+    """The widest window of any account that wants expiry reminders (the defaults included):
+    how far ahead to look for subscriptions ending, in one query."""
+    widest = max(default_expiry_windows())
+    chosen = (
+        AlertPreferences.objects.filter(expiring_subscriptions=True).values_list("expiry_windows", flat=True).distinct()
+    )
+    for windows in chosen:
+        widest = max([widest, *(w for w in windows or [] if isinstance(w, int))])
+    return widest
+
+
+def _account_recipients(accounts: Iterable[SmartAccount], preferences: dict[int, AlertPreferences]) -> dict[int, list[str]]:
+    """Who hears about subscriptions in each account, in two queries whatever their number: a
+    customer account's SA admins (before activation, its named contact), a holding account's
+    members who asked for its emails, and in both the extra recipients of its alert preferences."""
+    accounts = {sa.pk: sa for sa in accounts}
+    emails: dict[int, set[str]] = defaultdict(set)
+    customer_ids = [pk for pk, sa in accounts.items() if not sa.is_holding]
+    holding_ids = [pk for pk, sa in accounts.items() if sa.is_holding]
+    if customer_ids:
+        for sa_id, email in User.objects.filter(
+            smartaccountrole__content_object__in=customer_ids, smartaccountrole__permission__codename=Role.SA_ADMIN,
+            is_active=True,
+        ).values_list("smartaccountrole__content_object", "email"):
+            emails[sa_id].add(email)
+    if holding_ids:
+        for sa_id, email in HoldingMembership.objects.filter(
+            smart_account_id__in=holding_ids, notify=True, user__is_active=True
+        ).values_list("smart_account_id", "user__email"):
+            emails[sa_id].add(email)
+    recipients = {}
+    for pk, sa in accounts.items():
+        found = emails[pk]
+        if not found and not sa.is_holding and sa.contact is not None and sa.contact.is_active:
+            found = {sa.contact.email}
+        extra = preferences[pk].extra_recipients if pk in preferences else []
+        recipients[pk] = sorted(found | set(extra or []))
+    return recipients
 
 
 @transaction.atomic
 def subscription_reminders_queue(*, today: datetime.date | None = None) -> int:
-    """Owe a reminder for each shipped subscription line ending within 90, 30 or 7 days: one per
-    line and window (only the nearest window: a line first seen 5 days before its end gets the
-    7-day reminder, not three). Safe to run as often as wanted; returns how many were owed now."""
+    """Owe a reminder for each shipped subscription line as its end comes near, at the windows
+    its account chose in its alert preferences (the defaults, 90, 30 and 7 days before, when it
+    chose none; no reminders if it turned `expiring_subscriptions` off). The account is the one
+    the line is in: the customer account, or the holding account while it is held; a delegated
+    line not yet placed reminds the end-customer contact, at the default windows.
+
+    One reminder per line and window, and only the nearest window: a line first seen 5 days
+    before its end gets the 7-day reminder, not three. It goes to the account's admins (a
+    holding account's notified members) and the extra recipients of its preferences. Safe to run
+    as often as wanted (the outbox holds what was owed); a constant number of queries however
+    many lines and accounts. Returns how many emails were owed now."""
     from accounts.models import Notification
 
     today = today or timezone.localdate()
-    horizon = today + datetime.timedelta(days=max(REMINDER_WINDOWS))
+    horizon = today + datetime.timedelta(days=_reminder_horizon())
     lines = list(
         OrderLine.objects.filter(shipped_on__isnull=False, ends_on__gte=today, ends_on__lte=horizon)
-        .select_related(*LINE_RELATED).order_by("ends_on", "pk")
+        .select_related(*LINE_RELATED, "smart_account__contact").order_by("ends_on", "pk")
     )
+    preferences = alert_preferences_of(line.smart_account_id for line in lines)
     due = []
     for line in lines:
-        window = _reminder_window((line.ends_on - today).days)
+        account_preferences = preferences.get(line.smart_account_id)
+        if account_preferences is not None and not account_preferences.expiring_subscriptions:
+            continue
+        windows = (account_preferences.expiry_windows if account_preferences is not None else None) or default_expiry_windows()
+        window = _reminder_window((line.ends_on - today).days, windows)
         if window is not None:
             due.append((line, f"subscription.ending.{window}", window))
     owed_already = set(
         Notification.objects.filter(kind__in={kind for _, kind, _ in due}, object_key__in={object_key(line) for line, _, _ in due})
         .values_list("kind", "object_key")
+    ) if due else set()
+    due = [(line, kind, window) for line, kind, window in due if (kind, object_key(line)) not in owed_already]
+    recipients = _account_recipients({line.smart_account for line, _, _ in due if line.smart_account is not None}, preferences)
+    owed = notification_queue_many(
+        (
+            {
+                "kind": kind, "about": line, "template": "subscription_ending",
+                "recipients": recipients[line.smart_account_id] if line.smart_account is not None else [line.order.end_customer_email],
+                "context": {**_email_context(line.order, [line], line.smart_account), "line": line,
+                            "days_left": (line.ends_on - today).days, "window": window},
+            }
+            for line, kind, window in due
+        ),
+        dispatch_on_commit=False,
     )
-    recipients_of: dict[int | None, list[str]] = {}
-    owed = []
-    for line, kind, window in due:
-        if (kind, object_key(line)) in owed_already:
-            continue
-        account_key = line.smart_account_id
-        if account_key not in recipients_of or account_key is None:
-            recipients_of[account_key] = _recipients_for(line)
-        owed += notification_queue(
-            kind=kind, about=line, recipients=recipients_of[account_key], template="subscription_ending",
-            context={**_email_context(line.order, [line], line.smart_account), "line": line, "days_left": (line.ends_on - today).days,
-                     "window": window},
-            dispatch_on_commit=False,
-        )
     notification_dispatch_on_commit(owed)
     return len(owed)
 
@@ -767,8 +829,10 @@ def holding_digest_key(smart_account: SmartAccount, day: datetime.date) -> str:
 
 @transaction.atomic
 def holding_digests_queue(*, today: datetime.date | None = None) -> int:
-    """Owe each holding account's notified members a digest of the lines waiting in it (held),
-    oldest first, with how long each has waited and how much of its subscription has run.
+    """Owe each holding account's notified members (and the extra recipients of its alert
+    preferences) a digest of the lines waiting in it (held), oldest first, with how long each has
+    waited and how much of its subscription has run; not to an account whose alert preferences
+    turned `holding_lines_waiting` off.
     Owed once per account and ISO week (the outbox key names the week), so running it again in
     the same week owes nothing; accounts with nothing waiting get no email. Returns how many
     emails were owed now."""
@@ -782,11 +846,15 @@ def holding_digests_queue(*, today: datetime.date | None = None) -> int:
     by_account: dict[int, list[OrderLine]] = defaultdict(list)
     for line in held:
         by_account[line.smart_account_id].append(line)
-    recipients: dict[int, list[str]] = defaultdict(list)
+    preferences = alert_preferences_of(by_account)
+    by_account = {pk: lines for pk, lines in by_account.items() if preferences[pk].holding_lines_waiting}
+    recipients: dict[int, set[str]] = defaultdict(set)
     for sa_id, email in HoldingMembership.objects.filter(
         smart_account_id__in=list(by_account), notify=True, user__is_active=True
     ).values_list("smart_account_id", "user__email"):
-        recipients[sa_id].append(email)
+        recipients[sa_id].add(email)
+    for sa_id in by_account:
+        recipients[sa_id].update(preferences[sa_id].extra_recipients or [])
 
     owed = []
     year, week, _ = today.isocalendar()

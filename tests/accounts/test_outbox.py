@@ -49,6 +49,44 @@ def test_queue_creates_one_row_per_kind_object_and_recipient_even_if_called_twic
     assert set(rows.values_list("status", flat=True)) == {NotificationStatus.SENT}
 
 
+def owe_replies_many(messages, recipients=("una@customer.example", "bob@customer.example")):
+    return services.notification_queue_many(
+        {"kind": "support_case.reply", "about": message, "recipients": list(recipients), "template": "support_case_reply",
+         "context": {"case": message.case, "message": message}}
+        for message in messages
+    )
+
+
+def test_queue_many_owes_each_kind_object_and_recipient_once_and_sends_them(mailoutbox, django_capture_on_commit_callbacks):
+    one, two = SupportMessageFactory(), SupportMessageFactory()
+    owe_reply(one, ["una@customer.example"])  # owed already
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = owe_replies_many([one, two, two])
+
+    assert sorted((row.object_key, row.recipient) for row in created) == [
+        (f"accounts.supportmessage:{one.pk}", "bob@customer.example"),
+        (f"accounts.supportmessage:{two.pk}", "bob@customer.example"),
+        (f"accounts.supportmessage:{two.pk}", "una@customer.example"),
+    ]
+    assert all(row.pk for row in created)
+    assert Notification.objects.count() == 4
+    assert len(mailoutbox) == 3  # the three new rows, sent on commit
+    assert owe_replies_many([one, two]) == []
+
+
+def test_queue_many_skips_what_a_concurrent_caller_owed_between_its_check_and_its_insert(monkeypatch):
+    message = SupportMessageFactory()
+    owe_reply(message, ["una@customer.example"])
+    # The check runs before the other caller's insert: it sees nothing owed.
+    monkeypatch.setattr(services, "_notifications_owed_already", lambda rows: set())
+
+    created = owe_replies_many([message])
+
+    assert [row.recipient for row in created] == ["bob@customer.example"]
+    assert Notification.objects.filter(recipient="una@customer.example").count() == 1
+
+
 def test_queue_owes_the_same_email_about_another_object_again():
     one, two = SupportMessageFactory(), SupportMessageFactory()
 

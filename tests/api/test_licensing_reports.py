@@ -188,7 +188,7 @@ def test_reconciliation_and_history_take_the_same_queries_for_few_and_many(acme,
 
 def test_alert_preferences(acme, api_as):
     url = f"/api/v1/smart-accounts/{acme.account.pk}/alert-preferences/"
-    assert api_as(acme.sa_viewer).get(url).json()["expiry_windows"] == [90, 60, 30]
+    assert api_as(acme.sa_viewer).get(url).json()["expiry_windows"] == [90, 30, 7]
     assert api_as(acme.sa_user).patch(url, {"daily_summary": True}, format="json").status_code == 403
     response = api_as(acme.admin).patch(url, {"daily_summary": True, "extra_recipients": ["noc@example.com"]}, format="json")
     assert response.status_code == 200, response.content

@@ -8,13 +8,25 @@ from django.utils import timezone
 
 from accounts.models import Event, Notification
 from licensing import tasks
-from licensing.models import AlertPreferences
+from licensing.models import AlertPreferences, default_expiry_windows
 from licensing.selectors import alert_preferences
-from licensing.services import alert_preferences_update, alert_recipients, alerts_daily_queue, device_report_usage
+from licensing.services import (
+    alert_preferences_update,
+    alert_recipients,
+    alerts_daily_queue,
+    device_report_usage,
+)
 
 from ..factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def test_the_default_expiry_windows_are_90_30_and_7_days_before_the_end():
+    # DESIGN.md §4 flow 7: expiry reminders go out 90, 30 and 7 days before `ends_on`.
+    assert default_expiry_windows() == [90, 30, 7]
+    assert AlertPreferences().expiry_windows == [90, 30, 7]
+    assert default_expiry_windows() is not default_expiry_windows()  # no list shared between accounts
 
 
 def test_an_account_starts_with_the_default_alerts(acme):
@@ -22,18 +34,18 @@ def test_an_account_starts_with_the_default_alerts(acme):
 
     assert preferences.pk is None
     assert (preferences.insufficient_licenses, preferences.silent_devices, preferences.expiry_windows,
-            preferences.daily_summary, preferences.extra_recipients) == (True, True, [90, 60, 30], False, [])
+            preferences.daily_summary, preferences.extra_recipients) == (True, True, [90, 30, 7], False, [])
     assert alert_recipients(acme.account, "insufficient_licenses") == ["ada@example.com"]
     assert alert_recipients(acme.account, "daily_summary") == []
 
 
 def test_sa_admins_change_alerts_and_add_recipients_within_the_domain(acme):
-    alert_preferences_update(smart_account=acme.account, daily_summary=True, expiry_windows=[30, 90, 7, 30],
+    alert_preferences_update(smart_account=acme.account, daily_summary=True, expiry_windows=[30, 60, 14, 30],
                              extra_recipients=["NOC@example.com", "noc@example.com"], actor=acme.admin)
 
     preferences = AlertPreferences.objects.get(smart_account=acme.account)
     assert (preferences.daily_summary, preferences.expiry_windows, preferences.extra_recipients) == (
-        True, [90, 30, 7], ["noc@example.com"])
+        True, [60, 30, 14], ["noc@example.com"])
     assert alert_recipients(acme.account, "daily_summary") == ["ada@example.com", "noc@example.com"]
     assert Event.objects.filter(action="alerts.updated").count() == 1
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def form(**changes):
     data = {"insufficient_licenses": "on", "silent_devices": "on", "expiring_subscriptions": "on",
-            "expiry_windows": "90, 60, 30", "holding_lines_waiting": "on", "extra_recipients": ""}
+            "expiry_windows": "90, 30, 7", "holding_lines_waiting": "on", "extra_recipients": ""}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -29,6 +29,15 @@ def test_an_admin_changes_the_alerts_and_recipients(client, acme):
     assert preferences.extra_recipients == ["finance@example.com", "noc@example.com"]
     page = html(client.get(url))
     assert "Alert and email preferences saved." in page and "finance@example.com\nnoc@example.com" in page
+
+
+def test_the_form_of_an_account_that_never_chose_shows_the_default_windows_90_30_and_7(client, acme):
+    client.force_login(acme.admin)
+    page = html(client.get(reverse("licensing:alert_preferences", kwargs={"sa_pk": acme.account.pk})))
+
+    field = page[page.index('id="id_expiry_windows"') - 200:page.index('id="id_expiry_windows"') + 200]
+    assert 'value="90, 30, 7"' in field
+    assert "the default is <code>90, 30, 7</code>" in page
 
 
 def test_recipients_outside_the_accounts_domain_are_refused_next_to_the_field(client, acme):

@@ -9,7 +9,7 @@ from accounts.models import HoldingMembership, Notification
 from orders import services
 from orders.tasks import holding_accounts_weekly_digest
 
-from ..factories import HoldingMembershipFactory
+from ..factories import AlertPreferencesFactory, HoldingMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,29 @@ def test_accounts_with_nothing_waiting_or_nobody_to_tell_get_no_digest(world, pl
 
     HoldingMembershipFactory(smart_account=world.other_holding, user=world.rosa, notify=True)
     assert services.holding_digests_queue(today=MONDAY) == 0
+
+
+def test_a_holding_account_that_turned_holding_lines_waiting_off_gets_no_digest(world, waiting, place, smart_product,
+                                                                                 mailoutbox, django_capture_on_commit_callbacks):
+    AlertPreferencesFactory(smart_account=world.holding, holding_lines_waiting=False)
+    order = place([{"product": smart_product, "quantity": 1, "smart_account": world.distri_holding}], actor=world.dora)
+    services.order_ship(order=order, actor=world.staff)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.holding_digests_queue(today=MONDAY) == 1
+
+    assert [m.to[0] for m in digests(mailoutbox)] == ["dora@distri.example"]
+
+
+def test_the_extra_recipients_of_a_holding_accounts_alert_preferences_get_its_digest_too(
+    world, waiting, mailoutbox, django_capture_on_commit_callbacks,
+):
+    AlertPreferencesFactory(smart_account=world.holding, extra_recipients=["orders@resale.example"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.holding_digests_queue(today=MONDAY) == 2
+
+    assert sorted(m.to[0] for m in digests(mailoutbox)) == ["orders@resale.example", "rita@resale.example"]
 
 
 def test_each_holding_account_gets_its_own_digest(world, waiting, place, smart_product, mailoutbox,
