@@ -20,7 +20,6 @@ from .models import (
     HoldingMembership,
     Invitation,
     Notification,
-    NotificationStatus,
     Partner,
     PartnerKind,
     PartnerMembership,
@@ -480,14 +479,9 @@ class NotificationAdmin(ReadOnlyAdmin):
     def resend_selected(self, request, queryset):
         from accounts import services
 
-        unsent = queryset.filter(status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED])
-        ids = list(unsent.values_list("pk", flat=True))
+        ids = services.notification_retry(notification_ids=list(queryset.values_list("pk", flat=True)))
         skipped = queryset.count() - len(ids)
         if ids:
-            # The sender only sends pending rows: a failed one gets one more attempt (the
-            # attempt count is kept, so another failure marks it failed again).
-            unsent.filter(status=NotificationStatus.FAILED).update(status=NotificationStatus.PENDING)
-            services.notification_dispatch(notification_ids=ids)
             self.message_user(
                 request, f"{len(ids)} {model_ngettext(self.opts, len(ids))} queued for sending.", messages.SUCCESS
             )

@@ -232,6 +232,20 @@ def notification_send(*, notification_id: int) -> bool:
         return True
 
 
+def notification_retry(*, notification_ids: Iterable[int]) -> list[int]:
+    """Staff re-send: the unsent (pending or failed) rows among these go out again. The sender
+    only sends pending rows, so a failed one is made pending for one more attempt (its attempt
+    count is kept: another failure marks it failed again). Returns the ids offered."""
+    unsent = Notification.objects.filter(
+        pk__in=list(notification_ids), status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
+    )
+    ids = list(unsent.values_list("pk", flat=True))
+    unsent.filter(status=NotificationStatus.FAILED).update(status=NotificationStatus.PENDING)
+    if ids:
+        notification_dispatch(notification_ids=ids)
+    return ids
+
+
 def notifications_redispatch(*, older_than_seconds: int = 30) -> int:
     """Offer again every row still pending after a while (e.g. the broker was down)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)

@@ -205,3 +205,15 @@ def test_a_broker_that_is_down_loses_nothing(monkeypatch, mailoutbox, django_cap
 
     assert len(mailoutbox) == 1
     assert Notification.objects.get(pk=row.pk).status == NotificationStatus.SENT
+
+
+def test_retrying_makes_failed_rows_pending_again_and_leaves_sent_rows_alone(mailoutbox):
+    failed = NotificationFactory(status=NotificationStatus.FAILED, attempts=10)
+    sent = NotificationFactory(status=NotificationStatus.SENT)
+
+    offered = services.notification_retry(notification_ids=[failed.pk, sent.pk])
+
+    assert offered == [failed.pk]
+    failed.refresh_from_db()
+    assert failed.status == NotificationStatus.SENT and failed.attempts == 11
+    assert len(mailoutbox) == 1
