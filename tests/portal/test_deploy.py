@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _manage(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {
         key: value for key, value in os.environ.items()
-        if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+        # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it.
+        if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(
         SECRET_KEY=secrets.token_urlsafe(50),
