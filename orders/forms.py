@@ -28,9 +28,25 @@ class Assignment(models.TextChoices):
 
 
 class HoldingAccountChoiceField(forms.ModelChoiceField):
+    """With `use_accounts(list)`, choices come from a list loaded once per page and shared by
+    every line of the formset: neither rendering nor validating a line runs a query."""
+
     def __init__(self, *args, own_partner: Partner | None = None, **kwargs):
         self.own_partner = own_partner
+        self._by_pk: dict[int, SmartAccount] | None = None
         super().__init__(*args, **kwargs)
+
+    def use_accounts(self, accounts: list[SmartAccount]) -> None:
+        self._by_pk = {sa.pk: sa for sa in accounts}
+        self.choices = [("", self.empty_label)] + [(sa.pk, self.label_from_instance(sa)) for sa in accounts]
+
+    def to_python(self, value):
+        if self._by_pk is None or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            return self._by_pk[int(value)]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
 
     def label_from_instance(self, obj: SmartAccount) -> str:
         if self.own_partner is not None and obj.partner_id != self.own_partner.pk:
@@ -114,8 +130,11 @@ class OrderLineForm(forms.Form):
     def __init__(self, *args, holding_accounts=None, partner: Partner | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         holding = self.fields["holding_account"]
-        holding.queryset = holding_accounts if holding_accounts is not None else SmartAccount.objects.none()
         holding.own_partner = partner
+        if isinstance(holding_accounts, list):
+            holding.use_accounts(holding_accounts)
+        else:
+            holding.queryset = holding_accounts if holding_accounts is not None else SmartAccount.objects.none()
         # Shown by the page (filled by htmx), not by includes/form_field.html.
         self.fields["account_search"].widget.attrs.update({"type": "search", "autocomplete": "off",
                                                            "placeholder": "Exact domain (acme.com) or account name"})

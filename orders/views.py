@@ -64,7 +64,7 @@ def _partner_or_403(request: HttpRequest) -> Partner:
 def _may_deposit(user) -> bool:
     """Partner users (and staff) pick customer accounts to deposit into: by design they need no
     role there, and see only names, domains and Virtual Account names."""
-    return user.is_staff or account_services.partner_of(user) is not None
+    return permissions.is_staff(user) or permissions.is_partner_user(user)
 
 
 def _order(request: HttpRequest, pk: int) -> Order:
@@ -186,7 +186,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def order_ship(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    if not request.user.is_staff:
+    if not permissions.can_ship_orders(request.user):
         raise PermissionDenied("Only vendor staff ship orders.")
     try:
         shipped = services.order_ship(order=order, actor=request.user)
@@ -265,8 +265,9 @@ def _placed_message(order: Order) -> str:
 @login_required
 def order_place(request: HttpRequest) -> HttpResponse:
     partner = _partner_or_403(request)
-    holding_accounts = selectors.assignable_holding_accounts(partner)
-    form_kwargs = {"holding_accounts": holding_accounts, "partner": partner}
+    # Loaded once and shared by every line form (no query per line).
+    holding_list = list(selectors.assignable_holding_accounts(partner).select_related("partner"))
+    form_kwargs = {"holding_accounts": holding_list, "partner": partner}
     order_form = OrderForm(request.POST or None, partner=partner)
     formset = OrderLineFormSet(request.POST or None, prefix="lines", form_kwargs=form_kwargs)
     formset.order_errors = []
@@ -281,7 +282,6 @@ def order_place(request: HttpRequest) -> HttpResponse:
     products = list(Product.objects.filter(is_active=True).order_by("sku").only(
         "sku", "name", "sa_required", "term_months", "license_kind"))
     _decorate_lines(formset, {p.sku.upper(): p for p in products})
-    holding_list = list(holding_accounts)
     context = {
         "partner": partner,
         "order_form": order_form,
