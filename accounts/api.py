@@ -67,6 +67,7 @@ from .serializers import (
     SmartAccountCreateSerializer,
     SmartAccountDetailSerializer,
     SmartAccountSerializer,
+    SmartAccountUpdateSerializer,
     SupportCaseCreateSerializer,
     SupportCaseDetailSerializer,
     SupportCaseSerializer,
@@ -240,6 +241,21 @@ class SmartAccountDetailView(APIView):
         sa = get_visible_or_404(request, smart_accounts_with_root(), pk=pk)
         return Response(smart_account_detail(request, sa))
 
+    @extend_schema(
+        request=SmartAccountUpdateSerializer,
+        responses={200: SmartAccountDetailSerializer, **errors(400, 401, 403, 404)},
+        summary="Set the account's default Virtual Account (SA admin)",
+        description="Order lines that name no Virtual Account land in the default one. The Virtual Account must "
+                    "belong to this account (400, keyed `default_virtual_account`).",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        sa = get_visible_or_404(request, SmartAccount.objects.all(), ADMINISTER, pk=pk)
+        data = validated_data(SmartAccountUpdateSerializer, request,
+                              virtual_accounts=VirtualAccount.objects.filter(smart_account=sa))
+        services.smart_account_set_default_virtual_account(virtual_account=data["default_virtual_account"],
+                                                           actor=request.user)
+        return Response(smart_account_detail(request, smart_accounts_with_root().get(pk=sa.pk)))
+
 
 class SmartAccountActivateView(APIView):
     @extend_schema(
@@ -271,6 +287,22 @@ def access_requests_with_scope() -> QuerySet[AccessRequest]:
     return AccessRequest.objects.select_related("requester", "decided_by").prefetch_related(
         "requested_virtual_accounts"
     )
+
+
+class MyAccessRequestListView(generics.ListAPIView):
+    """The caller's own access requests, whatever their status."""
+
+    serializer_class = AccessRequestSerializer
+
+    def get_queryset(self) -> QuerySet[AccessRequest]:
+        return access_requests_with_scope().filter(requester=self.request.user).order_by("-created_at", "-pk")
+
+    @extend_schema(
+        responses={200: AccessRequestSerializer(many=True), **errors(401)},
+        summary="Your own access requests (any status), newest first",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class AccessRequestListView(generics.ListAPIView):
@@ -450,6 +482,24 @@ class HoldingMemberListView(generics.ListAPIView):
         membership = services.holding_member_add(smart_account=sa, email=data.get("email") or request.user.email,
                                                  notify=data["notify"], actor=request.user)
         return Response(HoldingMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class HoldingMemberDetailView(APIView):
+    @extend_schema(
+        responses={204: None, **errors(401, 403, 404)},
+        summary="Leave a holding account, or take a member out of it (the member; partner admin, staff)",
+        description="Holding accounts of another partner, and members not of this account, are 404.",
+    )
+    def delete(self, request: Request, pk: int, member_id: int) -> Response:
+        user = request.user
+        holding = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING)
+        if not user.is_staff:
+            holding = holding.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
+        sa = get_object_or_404(holding.select_related("partner"), pk=pk)
+        membership = get_object_or_404(HoldingMembership.objects.select_related("user"), pk=member_id, smart_account=sa)
+        membership.smart_account = sa
+        services.holding_member_remove(membership=membership, actor=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Virtual Accounts -------------------------------------------------------------------------

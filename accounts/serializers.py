@@ -193,6 +193,12 @@ class ScopedVirtualAccountField(serializers.PrimaryKeyRelatedField):
         return self.context.get("virtual_accounts", VirtualAccount.objects.none())
 
 
+class SmartAccountUpdateSerializer(serializers.Serializer):
+    default_virtual_account = ScopedVirtualAccountField(
+        help_text="Id of one of the account's Virtual Accounts: where order lines without a Virtual Account land.",
+    )
+
+
 # --- access requests ----------------------------------------------------------------------------
 
 

@@ -21,10 +21,12 @@ from portal.api_common import errors, validated_data, validation_error_detail
 
 from . import services
 from .models import Order, OrderLine
-from .selectors import LINE_RELATED, orders_visible_to
+from .selectors import LINE_RELATED, delegated_lines_for, order_history, orders_visible_to
 from .serializers import (
+    DelegatedLineSerializer,
     MovedLinesSerializer,
     OrderCreateSerializer,
+    OrderDetailSerializer,
     OrderFilterSerializer,
     OrderLineMoveSerializer,
     OrderSerializer,
@@ -149,9 +151,20 @@ class OrderListView(generics.ListAPIView):
 
 
 class OrderDetailView(APIView):
-    @extend_schema(responses={200: OrderSerializer, **errors(401, 404)}, summary="One order with its lines")
+    @extend_schema(
+        responses={200: OrderDetailSerializer, **errors(401, 404)},
+        summary="One order with its lines and its history",
+        description="`events`: every event about the order or one of its lines, oldest first (the order page's "
+                    "history). A move out of a holding account is logged on both accounts.",
+    )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(OrderSerializer(visible_order(request, pk)).data)
+        order = visible_order(request, pk)
+        numbers = {str(line.pk): line.number for line in order.lines.all()}
+        history = list(order_history(order))
+        for event in history:
+            event.line_number = numbers.get(event.object_id) if event.object_type == OrderLine._meta.model_name else None
+        order.history = history
+        return Response(OrderDetailSerializer(order).data)
 
 
 class OrderShipView(APIView):
@@ -171,6 +184,24 @@ class OrderShipView(APIView):
         data = validated_data(OrderShipSerializer, request)
         services.order_ship(order=order, actor=request.user, lines=data.get("lines"), shipped_on=data.get("shipped_on"))
         return Response(OrderSerializer(orders_visible_to(request.user).get(pk=order.pk)).data)
+
+
+class DelegatedLineListView(generics.ListAPIView):
+    """Lines delegated to the caller (the orders' end-customer contact) whose account is not chosen yet."""
+
+    serializer_class = DelegatedLineSerializer
+
+    def get_queryset(self) -> QuerySet[OrderLine]:
+        return delegated_lines_for(self.request.user)
+
+    @extend_schema(
+        responses={200: DelegatedLineSerializer(many=True), **errors(401)},
+        summary="Lines waiting for you to choose their account (the delegated end-customer contact)",
+        description="Newest order first. Pass their ids to `POST /api/v1/order-lines/move/` with an active account "
+                    "where you are an admin or user.",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class OrderLineMoveView(APIView):

@@ -7,6 +7,7 @@ import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import (
+    Event,
     Invitation,
     Partner,
     PartnerKind,
@@ -86,6 +87,20 @@ def delegated_lines_for(user) -> QuerySet[OrderLine]:
         )
         .select_related("order", "order__partner", *LINE_RELATED)
         .order_by("-order__placed_at", "number")
+    )
+
+
+def order_history(order: Order) -> QuerySet[Event]:
+    """The history of an order: every event about the order or one of its lines, whichever
+    account logged it, oldest first (one query; the lines come from `order.lines`, prefetched
+    by `orders_visible_to`)."""
+    line_ids = [str(line.pk) for line in order.lines.all()]
+    return (
+        Event.objects.filter(
+            Q(object_type=Order._meta.model_name, object_id=str(order.pk))
+            | Q(object_type=OrderLine._meta.model_name, object_id__in=line_ids)
+        )
+        .select_related("smart_account", "virtual_account").order_by("created_at", "pk")
     )
 
 

@@ -76,6 +76,33 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OrderEventSerializer(serializers.Serializer):
+    """One entry of an order's history (an event about the order or one of its lines)."""
+
+    action = serializers.CharField(help_text="e.g. `order.placed`, `order_line.shipped`, `order_line.provisioned`.")
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_label", help_text='Email of who did it, or "system".')
+    detail = serializers.JSONField()
+    line = serializers.IntegerField(
+        source="line_number", allow_null=True, default=None,
+        help_text="The number of the line it is about; empty for the order as a whole.",
+    )
+    smart_account = serializers.IntegerField(
+        source="smart_account_id", help_text="The account that logged it (a move is logged on both accounts).",
+    )
+
+
+class OrderDetailSerializer(OrderSerializer):
+    """An order with its lines and its history. Expects `history` (events, each with `line_number`)
+    set on the instance (selectors.order_history)."""
+
+    events = OrderEventSerializer(source="history", many=True, read_only=True, help_text="Oldest first.")
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
 class MovedLineSerializer(OrderLineSerializer):
     """A moved line, with the order it belongs to."""
 
@@ -89,6 +116,28 @@ class MovedLineSerializer(OrderLineSerializer):
 
 class MovedLinesSerializer(serializers.Serializer):
     lines = MovedLineSerializer(many=True, read_only=True)
+
+
+class DelegatedLineSerializer(serializers.ModelSerializer):
+    """A line delegated to the caller, waiting for them to choose an account."""
+
+    # Expects the order and product fetched with it (selectors.delegated_lines_for).
+
+    order = serializers.IntegerField(source="order_id", read_only=True)
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    partner_name = serializers.CharField(source="order.partner.name", read_only=True,
+                                         help_text="The partner who ordered it.")
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    state = serializers.ChoiceField(choices=OrderLineState.choices, read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id", "order", "order_number", "partner_name", "number", "sku", "product_name", "quantity", "state",
+            "shipped_on", "starts_on", "ends_on",
+        ]
+        read_only_fields = fields
 
 
 # --- in -------------------------------------------------------------------------------------
