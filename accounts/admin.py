@@ -3,6 +3,7 @@ support, and the audit log and outbox. Changes that matter go through the servic
 exactly as the portal and the API make them; everything else here is for looking."""
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -171,8 +172,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 # Partners
 
+class PartnerMembershipFormSet(BaseInlineFormSet):
+    """Saved by PartnerAdmin.save_formset through the membership services (never directly), so
+    that the rules of the portal hold here too (a partner keeps at least one admin)."""
+
+
 class PartnerMembershipInline(admin.TabularInline):
     model = PartnerMembership
+    formset = PartnerMembershipFormSet
     extra = 0
     autocomplete_fields = ("user",)
     readonly_fields = ("created_at",)
@@ -181,8 +188,25 @@ class PartnerMembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user", "partner")
 
 
+class PartnerAdminForm(forms.ModelForm):
+    class Meta:
+        model = Partner
+        fields = "__all__"
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        # partner_create's rule, shown on the form rather than refused at save time.
+        if self.instance.pk is None and Partner.objects.filter(name__iexact=" ".join(name.split())).exists():
+            raise ValidationError("A partner with this name already exists.")
+        return name
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    """A new partner is created by `partner_create`; its members are added, made admins and
+    removed by the membership services (refusals are shown as messages)."""
+
+    form = PartnerAdminForm
     list_display = ("name", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("name",)
@@ -195,6 +219,67 @@ class PartnerAdmin(admin.ModelAdmin):
         if db_field.name == "linked_resellers":
             kwargs["queryset"] = Partner.objects.filter(kind=PartnerKind.RESELLER)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        from accounts import services
+
+        partner = services.partner_create(name=obj.name, kind=obj.kind, actor=request.user)
+        obj.pk, obj._state, obj.name, obj.created_at = partner.pk, partner._state, partner.name, partner.created_at
+
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, PartnerMembershipFormSet):
+            return super().save_formset(request, form, formset, change)
+        from accounts import services
+
+        partner = form.instance
+        formset.save(commit=False)  # fills new_objects, changed_objects, deleted_objects; writes nothing
+        saved_new, saved_changed, removed = [], [], []
+
+        def attempt(what: str, fn: Callable):
+            try:
+                return fn()
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"{what}: {reasons(exc)}", messages.ERROR)
+                return None
+
+        # Additions first, so that adding a new admin and removing the old one in one save works.
+        for new in formset.new_objects:
+            membership = attempt(
+                f"{new.user.email} not added",
+                lambda: services.partner_member_add(partner=partner, email=new.user.email, is_admin=new.is_admin, actor=request.user),
+            )
+            if membership is not None:
+                saved_new.append(membership)
+        for edited, changed_fields in formset.changed_objects:
+            current = PartnerMembership.objects.select_related("user", "partner").get(pk=edited.pk)
+            if "user" in changed_fields:  # another person in this row: add them, then remove the old one
+                added = attempt(
+                    f"{edited.user.email} not added",
+                    lambda: services.partner_member_add(partner=partner, email=edited.user.email, is_admin=edited.is_admin, actor=request.user),
+                )
+                if added is not None and attempt(
+                    f"{current.user.email} not removed",
+                    lambda: services.partner_member_remove(membership=current, actor=request.user) or True,
+                ):
+                    saved_changed.append((added, changed_fields))
+            elif "is_admin" in changed_fields:
+                done = attempt(
+                    f"{current.user.email} not changed",
+                    lambda: services.partner_member_set_admin(membership=current, is_admin=edited.is_admin, actor=request.user),
+                )
+                if done is not None:
+                    saved_changed.append((done, changed_fields))
+        for deleted in formset.deleted_objects:
+            current = PartnerMembership.objects.select_related("user", "partner").filter(pk=deleted.pk).first()
+            if current is not None and attempt(
+                f"{current.user.email} not removed",
+                lambda: services.partner_member_remove(membership=current, actor=request.user) or True,
+            ):
+                removed.append(current)
+        # What Django's change message (the admin history) reads from a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = saved_new, saved_changed, removed
 
 
 # Smart Accounts and their trees

@@ -273,6 +273,48 @@ def can_manage_partner(user, partner) -> bool:
     return PartnerMembership.objects.filter(user=user, partner=partner, is_admin=True).exists()
 
 
+# --- back-office and partner predicates (no capability, no object tree) ----------------
+# Services keep `actor=None` meaning the system (a command, a task): they skip these checks
+# for None themselves; for a user, every decision below is the only place it is made.
+
+def is_staff(user) -> bool:
+    """Vendor staff: a signed-in, active user with `is_staff`. No query."""
+    return not _is_anonymous(user) and _is_staff(user)
+
+
+def can_ship_orders(user) -> bool:
+    """Ship orders (provision their lines): vendor staff only. No query."""
+    return is_staff(user)
+
+
+def can_manage_catalogue(user) -> bool:
+    """Add or change products in the catalogue: vendor staff only. No query."""
+    return is_staff(user)
+
+
+def can_change_account_status(user) -> bool:
+    """Suspend or reinstate a Smart Account: vendor staff only. No query."""
+    return is_staff(user)
+
+
+def can_activate(user, smart_account: SmartAccount) -> bool:
+    """Activate a new Smart Account: its named contact, or staff. No query."""
+    if _is_anonymous(user):
+        return False
+    return _is_staff(user) or (smart_account.contact_id is not None and user.pk == smart_account.contact_id)
+
+
+def is_partner_user(user) -> bool:
+    """A member of a partner organisation (a PartnerMembership exists). At most one query
+    (none when `partner_membership` is already loaded)."""
+    if user is None or not user.is_authenticated:
+        return False
+    try:
+        return user.partner_membership is not None
+    except PartnerMembership.DoesNotExist:
+        return False
+
+
 def partner_holding_accounts(user) -> QuerySet:
     """Holding accounts a user finds on the partner pages: every holding account of their own
     partner (members see them to join them; HOLD rights still need the membership)."""

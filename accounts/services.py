@@ -369,9 +369,8 @@ def partner_create(*, name: str, kind: str, distributor: Partner | None = None, 
 
 
 def _require_partner_admin(actor: User | None, partner: Partner) -> None:
-    if actor is None or actor.is_staff:
-        return
-    if not PartnerMembership.objects.filter(user=actor, partner=partner, is_admin=True).exists():
+    # None is the system (a command, a task); staff and the partner's admins pass (permissions).
+    if actor is not None and not permissions.can_manage_partner(actor, partner):
         raise PermissionDenied("Only a partner admin may manage its members.")
 
 
@@ -523,7 +522,7 @@ def smart_account_activate(
     grant the requesting partner user a role in the same step. Lines waiting for the account
     are provisioned (orders listens to `smart_account_activated`)."""
     sa = SmartAccount.objects.select_for_update().get(pk=smart_account.pk)
-    if actor is not None and not actor.is_staff and actor.pk != sa.contact_id:
+    if actor is not None and not permissions.can_activate(actor, sa):
         raise PermissionDenied("Only the account's named contact can activate it.")
     if sa.status != SmartAccountStatus.NEW:
         raise ValidationError({"status": f"Only a new account can be activated; this one is {sa.status}."})
@@ -545,7 +544,7 @@ def smart_account_activate(
 
 
 def _staff_status_change(smart_account: SmartAccount, actor: User | None, frm: str, to: str, action: str) -> SmartAccount:
-    if actor is not None and not actor.is_staff:
+    if actor is not None and not permissions.can_change_account_status(actor):
         raise PermissionDenied("Only staff can change an account's status.")
     sa = SmartAccount.objects.select_for_update().get(pk=smart_account.pk)
     if sa.status != frm:
@@ -584,7 +583,7 @@ def holding_account_create(*, name: str, actor: User, partner: Partner | None = 
     partner = partner or partner_of(actor)
     if partner is None:
         raise ValidationError({"kind": "Only partner users can create a holding account."})
-    if not actor.is_staff and partner_of(actor) != partner:
+    if not permissions.is_staff(actor) and partner_of(actor) != partner:
         raise PermissionDenied("You can create holding accounts only for your own partner.")
     name = _clean_name(name, max_length=200)
     if SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING, partner=partner, name__iexact=name).exists():

@@ -116,7 +116,7 @@ def smart_account_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def smart_account_request(request: HttpRequest) -> HttpResponse:
-    if services.partner_of(request.user) is None and not request.user.is_staff:
+    if not (permissions.is_partner_user(request.user) or permissions.is_staff(request.user)):
         raise PermissionDenied("Only partner users can request an account on a customer's behalf.")
     form = SmartAccountRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,6 +1,8 @@
 """Staff back office for licensing: the catalogue is edited here; entitlements, devices,
 tokens, PAKs and snapshots are only looked at (they change through the services)."""
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
@@ -23,12 +25,50 @@ LICENSE_KIND = ("product__license_kind", titled("license kind"))
 ACCOUNT_KIND = ("virtual_account__smart_account__kind", titled("account kind"))
 
 
+class ProductAdminForm(forms.ModelForm):
+    """Validated by the catalogue service's rules (the same as the portal and the API): errors
+    show on the form, nothing is saved."""
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def clean(self):
+        from licensing import services
+
+        cleaned_data = super().clean()
+        keys = ("sku", "name", "family", "license_kind", "term_months")
+        if any(key in self.errors for key in keys) or not all(key in cleaned_data for key in keys):
+            return cleaned_data  # a field already failed (or is not on the form): shown as is
+        try:
+            valid = services.product_validate(
+                **{key: cleaned_data[key] for key in keys}, instance=self.instance if self.instance.pk else None
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict)
+        cleaned_data.update(valid)  # e.g. the SKU, stripped and upper-case
+        return cleaned_data
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    """Products are added and changed through the catalogue services."""
+
+    form = ProductAdminForm
     list_display = ("sku", "name", "family", "license_kind", "term_months", "sa_required", "is_active")
     list_filter = ("family", "license_kind", "sa_required", "is_active")
     search_fields = ("sku", "name", "family")
     ordering = ("family", "sku")
+
+    def save_model(self, request, obj, form, change):
+        from licensing import services
+
+        fields = {key: form.cleaned_data[key] for key in services.PRODUCT_UPDATABLE if key in form.cleaned_data}
+        if change:
+            product = services.product_update(product=obj, actor=request.user, **fields)
+        else:
+            product = services.product_create(actor=request.user, **fields)
+        obj.pk, obj._state = product.pk, product._state
 
 
 @admin.register(Entitlement)

@@ -78,21 +78,19 @@ def _clean_term_months(term_months) -> int | None:
     return months
 
 
-@transaction.atomic
-def product_create(
+def product_validate(
     *,
     sku: str,
     name: str,
     family: str,
     license_kind: str,
     term_months: int | None = None,
-    sa_required: bool = False,
-    actor: User | None,
-) -> Product:
-    """Add a product to the catalogue (staff only). The catalogue is not per account, so no
-    Event is recorded (the event log is per Smart Account)."""
-    if actor is not None and not (actor.is_authenticated and actor.is_active and actor.is_staff):
-        raise PermissionDenied("Only staff can manage the product catalogue.")
+    instance: Product | None = None,
+) -> dict:
+    """The catalogue's rules, shared by `product_create`, `product_update` and the admin form:
+    the cleaned `sku` (stripped, upper-case, unique case-insensitively; `instance` is the
+    product being changed, so its own SKU is not a duplicate), `name`, `family` (required),
+    `license_kind`, `term_months` (None or 1..120). Raises ValidationError by field."""
     errors: dict[str, list[str]] = {}
     cleaned: dict = {}
     for field, clean in (
@@ -109,16 +107,74 @@ def product_create(
                 errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    if Product.objects.filter(sku__iexact=cleaned["sku"]).exists():
+    duplicates = Product.objects.filter(sku__iexact=cleaned["sku"])
+    if instance is not None and instance.pk is not None:
+        duplicates = duplicates.exclude(pk=instance.pk)
+    if duplicates.exists():
         raise ValidationError({"sku": f"A product with SKU {cleaned['sku']} already exists."})
-    product = Product(**cleaned, sa_required=bool(sa_required))
+    return cleaned
+
+
+def _product_save(product: Product, sku: str) -> Product:
     product.full_clean(validate_unique=False)
     try:
         with transaction.atomic():  # a concurrent create of the same SKU loses here, cleanly
             product.save()
     except IntegrityError:
-        raise ValidationError({"sku": f"A product with SKU {cleaned['sku']} already exists."})
+        raise ValidationError({"sku": f"A product with SKU {sku} already exists."})
     return product
+
+
+def _require_catalogue_manager(actor: User | None) -> None:
+    if actor is not None and not permissions.can_manage_catalogue(actor):
+        raise PermissionDenied("Only staff can manage the product catalogue.")
+
+
+@transaction.atomic
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    family: str,
+    license_kind: str,
+    term_months: int | None = None,
+    sa_required: bool = False,
+    is_active: bool = True,
+    smart_equivalent: Product | None = None,
+    actor: User | None,
+) -> Product:
+    """Add a product to the catalogue (staff only). The catalogue is not per account, so no
+    Event is recorded (the event log is per Smart Account)."""
+    _require_catalogue_manager(actor)
+    cleaned = product_validate(sku=sku, name=name, family=family, license_kind=license_kind, term_months=term_months)
+    product = Product(
+        **cleaned, sa_required=bool(sa_required), is_active=bool(is_active), smart_equivalent=smart_equivalent
+    )
+    return _product_save(product, cleaned["sku"])
+
+
+PRODUCT_UPDATABLE = ("sku", "name", "family", "license_kind", "term_months", "sa_required", "is_active", "smart_equivalent")
+
+
+@transaction.atomic
+def product_update(*, product: Product, actor: User | None, **fields) -> Product:
+    """Change a catalogue product (staff only), with the same rules as `product_create`:
+    fields not given keep their current values. No Event (the catalogue is not per account)."""
+    _require_catalogue_manager(actor)
+    unknown = set(fields) - set(PRODUCT_UPDATABLE)
+    if unknown:
+        raise TypeError(f"product_update does not change {', '.join(sorted(unknown))}")
+    current = Product.objects.select_for_update().get(pk=product.pk)
+    validated = {key: fields.get(key, getattr(current, key)) for key in ("sku", "name", "family", "license_kind", "term_months")}
+    cleaned = product_validate(**validated, instance=current)
+    for key, value in cleaned.items():
+        setattr(current, key, value)
+    for key in ("sa_required", "is_active"):
+        if key in fields:
+            setattr(current, key, bool(fields[key]))
+    if "smart_equivalent" in fields:
+        current.smart_equivalent = fields["smart_equivalent"]
+    return _product_save(current, cleaned["sku"])
 
 
 def _clean_sku(sku) -> str:

@@ -207,7 +207,7 @@ def _lock_lines(ids: Iterable[int]) -> list[OrderLine]:
 
 def _require_staff(actor: User | None) -> None:
     # None is the system (the ship_orders command, a task).
-    if actor is not None and not actor.is_staff:
+    if actor is not None and not permissions.can_ship_orders(actor):
         raise PermissionDenied("Only vendor staff can ship orders.")
 
 

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -149,14 +148,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     lines = list(order.lines.all())
     line_numbers = {str(line.pk): line.number for line in lines}
-    # The history: every event about the order or one of its lines, whichever account logged it.
-    events = (
-        Event.objects.filter(
-            Q(object_type=Order._meta.model_name, object_id=str(order.pk))
-            | Q(object_type=OrderLine._meta.model_name, object_id__in=list(line_numbers))
-        )
-        .select_related("smart_account", "virtual_account").order_by("created_at", "pk")
-    )
+    events = selectors.order_history(order)
     history = [
         entry for entry in (
             _history_entry(e, line_numbers.get(e.object_id) if e.object_type == OrderLine._meta.model_name else None)
