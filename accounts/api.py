@@ -84,7 +84,7 @@ from .serializers import (
 def partners_visible_to(user: User) -> QuerySet[Partner]:
     """Staff see every partner; a partner member sees their own partner."""
     qs = Partner.objects.all()
-    if user.is_staff:
+    if permissions.is_staff(user):
         return qs
     return qs.filter(memberships__user=user)
 
@@ -456,7 +456,7 @@ class HoldingMemberListView(generics.ListAPIView):
         """A holding account of the caller's own partner (any for staff); 404 otherwise."""
         user = self.request.user
         qs = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).select_related("partner")
-        if not user.is_staff:
+        if not permissions.is_staff(user):
             qs = qs.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
         return get_object_or_404(qs, pk=self.kwargs["pk"])
 
@@ -493,7 +493,7 @@ class HoldingMemberDetailView(APIView):
     def delete(self, request: Request, pk: int, member_id: int) -> Response:
         user = request.user
         holding = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING)
-        if not user.is_staff:
+        if not permissions.is_staff(user):
             holding = holding.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
         sa = get_object_or_404(holding.select_related("partner"), pk=pk)
         membership = get_object_or_404(HoldingMembership.objects.select_related("user"), pk=member_id, smart_account=sa)
@@ -617,8 +617,8 @@ class MeCloseView(APIView):
                     "another user Smart Account admin there.",
     )
     def post(self, request: Request) -> Response:
-        validated_data(AccountCloseSerializer, request)
-        services.user_close(user=request.user, actor=request.user)
+        data = validated_data(AccountCloseSerializer, request)
+        services.user_close(user=request.user, actor=request.user, confirm_email=data["confirm_email"])
         logout(request._request)  # a session caller is signed out, as on the page
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -666,7 +666,7 @@ class ApiKeyDetailView(APIView):
 def support_cases_for(user: User) -> QuerySet[SupportCase]:
     """The cases a caller finds: their own (the support pages' selector); staff, who answer cases
     (in the admin or here), every case. Anyone else's case is 404."""
-    if not user.is_staff:
+    if not permissions.is_staff(user):
         return selectors.support_cases_of(user=user)
     return (
         SupportCase.objects.select_related("smart_account")
@@ -696,7 +696,7 @@ class SupportCaseListView(generics.ListAPIView):
         if wanted not in ("", "true", "false", "1", "0"):
             raise ValidationError({"all": ["Use true or false."]})
         if wanted in ("true", "1"):
-            if not user.is_staff:
+            if not permissions.is_staff(user):
                 raise PermissionDenied("Only vendor staff see every case.")
             return support_cases_for(user)
         return selectors.support_cases_of(user=user)
@@ -743,7 +743,7 @@ class SupportCaseMessageListView(APIView):
         case = support_case_for_caller(request, pk)
         data = validated_data(SupportReplySerializer, request)
         message = services.support_case_reply(case=case, author=user, body=data["body"],
-                                              from_staff=user.is_staff and user.pk != case.user_id)
+                                              from_staff=permissions.is_staff(user) and user.pk != case.user_id)
         return Response(SupportMessageSerializer(message, context={"case": case, "viewer": user}).data,
                         status=status.HTTP_201_CREATED)
 

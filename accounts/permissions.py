@@ -18,11 +18,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from .models import (
     HoldingMembership,
+    PartnerKind,
     PartnerMembership,
     Role,
     SmartAccount,
     SmartAccountKind,
     SmartAccountRole,
+    SupportCaseStatus,
     VirtualAccount,
     VirtualAccountRole,
 )
@@ -302,6 +304,20 @@ def can_activate(user, smart_account: SmartAccount) -> bool:
     if _is_anonymous(user):
         return False
     return _is_staff(user) or (smart_account.contact_id is not None and user.pk == smart_account.contact_id)
+
+
+def can_set_support_case_status(user, case, status: str) -> bool:
+    """Change a support case's status: staff to any status; the case's own user only to
+    resolved (closing their own case). No query."""
+    if _is_anonymous(user):
+        return False
+    return _is_staff(user) or (user.pk == case.user_id and status == SupportCaseStatus.RESOLVED)
+
+
+def sees_order_partner(user, partner) -> bool:
+    """Whose order it is (the ordering partner) is shown to staff, and to a distributor's users
+    (its resellers' orders are listed too). `partner` is the user's own partner or None. No query."""
+    return is_staff(user) or (partner is not None and partner.kind == PartnerKind.DISTRIBUTOR)
 
 
 def is_partner_user(user) -> bool:

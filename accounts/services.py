@@ -491,7 +491,7 @@ def smart_account_request(*, name: str, domain: str, contact_email: str, actor: 
     registered user of exactly that domain; the account stays `new` until they activate it."""
     _require_verified(actor)
     partner = partner_of(actor)
-    if partner is None and not actor.is_staff:
+    if not (permissions.is_partner_user(actor) or permissions.is_staff(actor)):
         raise PermissionDenied("Only partner users can request an account on a customer's behalf.")
     name = _clean_name(name, max_length=200)
     domain = _clean_domain(domain)
@@ -933,7 +933,7 @@ def support_case_reply(*, case: SupportCase, author: User, body: str, from_staff
 def support_case_set_status(*, case: SupportCase, status: str, actor: User) -> SupportCase:
     if status not in SupportCaseStatus.values:
         raise ValidationError({"status": "Unknown status."})
-    if not actor.is_staff and not (actor.pk == case.user_id and status == SupportCaseStatus.RESOLVED):
+    if not permissions.can_set_support_case_status(actor, case, status):
         raise PermissionDenied("Only staff can change a case's status.")
     case.status = status
     case.save(update_fields=["status", "updated_at"])
@@ -944,11 +944,16 @@ def support_case_set_status(*, case: SupportCase, status: str, actor: User) -> S
 
 
 @transaction.atomic
-def user_close(*, user: User, actor: User) -> None:
+def user_close(*, user: User, actor: User, confirm_email: str | None = None) -> None:
     """Close an account: roles and memberships go, the login is disabled, and the event log
-    keeps a pseudonym instead of the email."""
-    if actor.pk != user.pk and not actor.is_staff:
+    keeps a pseudonym instead of the email.
+
+    `confirm_email`: the email address the caller typed to confirm (pages and the API pass it);
+    it must be the user's own (case-insensitive, trimmed), else ValidationError keyed `confirm_email`."""
+    if actor.pk != user.pk and not permissions.is_staff(actor):
         raise PermissionDenied("You can close only your own account.")
+    if confirm_email is not None and confirm_email.strip().lower() != user.email.lower():
+        raise ValidationError({"confirm_email": f"Type your email address, {user.email}, exactly."})
     # An account must not be left without an admin: hand it over first.
     sole = [
         row.content_object.name

@@ -634,7 +634,8 @@ def privacy_close(request: HttpRequest) -> HttpResponse:
     """Close the signed-in user's account after they type their email address, then sign out."""
     form = AccountCloseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        run_service(form, services.user_close, user=request.user, actor=request.user)
+        run_service(form, services.user_close, user=request.user, actor=request.user,
+                    confirm_email=form.cleaned_data["confirm_email"])
     if request.method == "POST" and form.is_valid() and not form.errors:
         logout(request)
         messages.info(request, "Your account is closed and you were signed out.")

@@ -459,8 +459,6 @@ def _period_scope(request: Request, sa: SmartAccount) -> tuple[QuerySet[VirtualA
     start = params.get("start") or end - datetime.timedelta(days=30)
     if start > end:
         raise ValidationError({"start": "The start comes on or before the end."})
-    if (end - start).days > 3660:
-        raise ValidationError({"start": "A period is at most ten years."})
     if params.get("virtual_account") is not None:
         va = _named_virtual_account(request, params["virtual_account"], "virtual_account", smart_account=sa)
         scope = selectors.virtual_accounts_in_scope(request.user, virtual_account=va)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     BooleanField,
     Case,
@@ -466,6 +467,15 @@ def _daily(virtual_accounts: QuerySet[VirtualAccount], start: datetime.date, end
     )
 
 
+PERIOD_MAX_DAYS = 3660  # a history period is at most ten years
+
+
+def check_period(start: datetime.date, end: datetime.date) -> None:
+    """A usage/reconciliation period is at most ten years (ValidationError keyed `start`)."""
+    if (end - start).days > PERIOD_MAX_DAYS:
+        raise ValidationError({"start": "A period is at most ten years."})
+
+
 def usage_series(
     virtual_accounts: QuerySet[VirtualAccount],
     *,
@@ -474,7 +484,9 @@ def usage_series(
     products: Iterable[Product] | None = None,
 ) -> list[UsageSeries]:
     """Usage over time from the daily snapshots, one series per product, on the days that have
-    snapshots (a product without a row on such a day had nothing: 0). Two queries."""
+    snapshots (a product without a row on such a day had nothing: 0). Two queries.
+    Raises ValidationError for a period over ten years (`check_period`)."""
+    check_period(start, end)
     rows = list(_daily(virtual_accounts, start, end, products))
     days = sorted({row["day"] for row in rows})
     index = {day: i for i, day in enumerate(days)}
@@ -514,7 +526,9 @@ def reconciliation(
     virtual_accounts: QuerySet[VirtualAccount], *, start: datetime.date, end: datetime.date
 ) -> list[ReconciliationLine]:
     """Per product over [start, end]: the peak shortage (the largest daily shortage, added up
-    per VA), the first day it was reached, the days in shortage, and the peak in use. Two queries."""
+    per VA), the first day it was reached, the days in shortage, and the peak in use. Two queries.
+    Raises ValidationError for a period over ten years (`check_period`)."""
+    check_period(start, end)
     rows = list(_daily(virtual_accounts, start, end))
     catalogue = Product.objects.in_bulk({row["product"] for row in rows})
     lines: dict[int, ReconciliationLine] = {}

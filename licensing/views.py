@@ -772,10 +772,14 @@ def _reconciliation(request: HttpRequest, scope: Scope) -> tuple[PeriodForm, lis
     start = end - datetime.timedelta(days=29)
     vas = scope.virtual_accounts
     if form.is_bound and form.is_valid():
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         va = form.cleaned_data.get("virtual_account")
         if va is not None:
             vas = selectors.virtual_accounts_in_scope(request.user, virtual_account=va)
+        period = form.cleaned_data["start"], form.cleaned_data["end"]
+        lines = run_service(form, selectors.reconciliation, virtual_accounts=vas, start=period[0], end=period[1])
+        if lines is not None:
+            return form, lines, *period
+        vas = scope.virtual_accounts  # the period was refused: the default period, as for any invalid form
     elif not form.is_bound:
         form = PeriodForm(initial={"start": start, "end": end}, virtual_accounts=scope.virtual_accounts)
     return form, selectors.reconciliation(vas, start=start, end=end), start, end

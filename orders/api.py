@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import permissions
 from portal.api_common import errors, validated_data, validation_error_detail
 
 from . import services
@@ -179,7 +180,7 @@ class OrderShipView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         order = visible_order(request, pk)
-        if not request.user.is_staff:
+        if not permissions.can_ship_orders(request.user):
             raise PermissionDenied("Only vendor staff can ship orders.")
         data = validated_data(OrderShipSerializer, request)
         services.order_ship(order=order, actor=request.user, lines=data.get("lines"), shipped_on=data.get("shipped_on"))

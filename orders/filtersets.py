@@ -6,25 +6,19 @@ import datetime
 
 import django_filters
 from django import forms
-from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SmartAccount, SmartAccountKind
-from accounts.permissions import HOLD, visible_smart_accounts
+from accounts.permissions import HOLD, is_staff, visible_smart_accounts
 from accounts.services import partner_of
 
 from .forms import HoldingAccountChoiceField
 from .models import Order, OrderLine, OrderLineState
-from .selectors import assignable_holding_accounts
+from .selectors import assignable_holding_accounts, holding_stale_days
 
 # Order.status: the least advanced state among the lines wins, in this order.
 STATUS_PRECEDENCE = (OrderLineState.BOOKED, OrderLineState.AWAITING_ACCOUNT, OrderLineState.HELD, OrderLineState.PROVISIONED)
-
-
-def holding_stale_days() -> int:
-    """Lines held longer than this are highlighted in the inbox (setting HOLDING_STALE_DAYS)."""
-    return int(getattr(settings, "HOLDING_STALE_DAYS", 30))
 
 
 def _text_input(placeholder: str) -> forms.TextInput:
@@ -38,7 +32,7 @@ class HoldingAccountFilter(django_filters.ModelChoiceFilter):
 def _holding_accounts_for(user) -> QuerySet[SmartAccount]:
     """The holding accounts a user can filter orders by: staff all; partner users their
     partner's (and a distributor's resellers') and those they are a member of."""
-    if user.is_staff:
+    if is_staff(user):
         return SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).select_related("partner").order_by("name")
     mine = assignable_holding_accounts(partner_of(user)).values("pk")
     member = visible_smart_accounts(user, HOLD).values("pk")

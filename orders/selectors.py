@@ -3,7 +3,9 @@ partner's holding accounts or for an end customer's choice, and the lines due fo
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import (
@@ -16,12 +18,57 @@ from accounts.models import (
     SmartAccountStatus,
     normalise_domain,
 )
-from accounts.permissions import HOLD, visible_smart_accounts
+from accounts.permissions import HOLD, is_staff, visible_smart_accounts
 
 from .models import Order, OrderLine, OrderLineState
 
 # What a line shows (product, where it goes, where it was held), fetched with it.
 LINE_RELATED = ("product", "smart_account", "virtual_account", "held_in")
+
+
+def holding_stale_days() -> int:
+    """Lines held longer than this are highlighted in the inbox (setting HOLDING_STALE_DAYS)."""
+    return int(getattr(settings, "HOLDING_STALE_DAYS", 30))
+
+
+@dataclass
+class HeldLineAge:
+    """How long a held line has waited (and whether that is stale), and how much of its
+    subscription has run: whole months used of the term, and the percentage of its days."""
+
+    line: OrderLine
+    age_days: int
+    stale: bool
+    months_used: int | None = None
+    term_months: int | None = None
+    percent_used: int = 0
+    ended: bool = False
+
+
+def months_elapsed(start: datetime.date, today: datetime.date) -> int:
+    """Whole months from `start` to `today` (the 31st counts a short month as whole)."""
+    from .services import add_months  # services imports this module
+
+    months = (today.year - start.year) * 12 + today.month - start.month
+    if months > 0 and add_months(start, months) > today:
+        months -= 1
+    return max(months, 0)
+
+
+def held_line_age(line: OrderLine, today: datetime.date, stale_days: int | None = None) -> HeldLineAge:
+    """A held line's age in days (stale past `stale_days`, default `holding_stale_days()`) and
+    its subscription's use on `today` (when it has a start and an end). No query."""
+    if stale_days is None:
+        stale_days = holding_stale_days()
+    age = (today - line.shipped_on).days if line.shipped_on else 0
+    row = HeldLineAge(line=line, age_days=age, stale=age > stale_days)
+    if line.starts_on and line.ends_on:
+        row.term_months = line.product.term_months or months_elapsed(line.starts_on, line.ends_on)
+        row.months_used = min(months_elapsed(line.starts_on, today), row.term_months)
+        total = max((line.ends_on - line.starts_on).days, 1)
+        row.percent_used = max(0, min(100, round(100 * (today - line.starts_on).days / total)))
+        row.ended = today >= line.ends_on
+    return row
 
 
 def _is_anonymous(user) -> bool:
@@ -37,7 +84,7 @@ def orders_visible_to(user) -> QuerySet[Order]:
     qs = Order.objects.select_related("partner", "reseller", "placed_by").prefetch_related(lines)
     if _is_anonymous(user):
         return qs.none()
-    if user.is_staff:
+    if is_staff(user):
         return qs
     holding = visible_smart_accounts(user, HOLD).values("pk")
     in_my_holding = OrderLine.objects.filter(order=OuterRef("pk")).filter(

@@ -64,7 +64,7 @@ from licensing.selectors import alert_preferences_of
 from licensing.services import classic_license_create, entitlement_deposit, pool_lock
 
 from .models import Order, OrderLine, OrderLineState
-from .selectors import orders_visible_to
+from .selectors import held_line_age, holding_stale_days, orders_visible_to
 
 MAX_LINES_PER_ORDER = 500
 MAX_LINE_QUANTITY = 1_000_000
@@ -837,7 +837,7 @@ def holding_digests_queue(*, today: datetime.date | None = None) -> int:
     the same week owes nothing; accounts with nothing waiting get no email. Returns how many
     emails were owed now."""
     today = today or timezone.localdate()
-    stale_days = int(getattr(settings, "HOLDING_STALE_DAYS", 30))
+    stale_days = holding_stale_days()
     held = list(
         OrderLine.objects.filter(state=OrderLineState.HELD)
         .select_related("order", "order__partner", "product", "smart_account", "held_in")
@@ -864,12 +864,9 @@ def holding_digests_queue(*, today: datetime.date | None = None) -> int:
         account = lines[0].smart_account
         rows = []
         for line in lines:
-            waited = (today - line.shipped_on).days if line.shipped_on else 0
-            elapsed = None
-            if line.starts_on and line.ends_on:
-                term = max((line.ends_on - line.starts_on).days, 1)
-                elapsed = min(100, max(0, round(100 * (today - line.starts_on).days / term)))
-            rows.append({"line": line, "days_waiting": waited, "stale": waited > stale_days, "term_elapsed": elapsed})
+            age = held_line_age(line, today, stale_days)
+            elapsed = age.percent_used if line.starts_on and line.ends_on else None
+            rows.append({"line": line, "days_waiting": age.age_days, "stale": age.stale, "term_elapsed": elapsed})
         owed += notification_queue(
             kind="holding.weekly_digest", about=holding_digest_key(account, today), recipients=recipients[sa_id],
             template="holding_weekly_digest",

@@ -5,7 +5,6 @@ redirects; the htmx fragments (account search, Virtual Account options, the inli
 forms) only feed the forms. Who may see what comes from orders.selectors and accounts.permissions."""
 from __future__ import annotations
 
-import datetime
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from accounts.models import (
     Event,
     InvitationPurpose,
     Partner,
-    PartnerKind,
     SmartAccount,
     SmartAccountKind,
     SmartAccountStatus,
@@ -38,7 +36,8 @@ from accounts.permissions import HOLD, OPERATE
 from licensing.models import Product
 
 from . import selectors, services
-from .filtersets import HeldLineFilterSet, OrderFilterSet, holding_stale_days
+from .filtersets import HeldLineFilterSet, OrderFilterSet
+from .selectors import holding_stale_days
 from .forms import (
     Assignment,
     DelegatedLineAssignForm,
@@ -96,7 +95,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
         "partner": partner,
         # Whose order it is matters to staff and to a distributor (its resellers' orders too).
-        "show_partner": user.is_staff or (partner is not None and partner.kind == PartnerKind.DISTRIBUTOR),
+        "show_partner": permissions.sees_order_partner(user, partner),
         "delegated_count": selectors.delegated_lines_for(user).count(),
     }
     return render(request, "orders/order_list.html", context)
@@ -419,37 +418,6 @@ def holding_account_create_inline(request: HttpRequest) -> HttpResponse:
 # --- the holding-account inbox -------------------------------------------------------------------
 
 
-@dataclass
-class HeldLineRow:
-    line: OrderLine
-    age_days: int
-    stale: bool
-    months_used: int | None = None
-    term_months: int | None = None
-    percent_used: int = 0
-    ended: bool = False
-
-
-def months_elapsed(start: datetime.date, today: datetime.date) -> int:
-    """Whole months from `start` to `today` (the 31st counts a short month as whole)."""
-    months = (today.year - start.year) * 12 + today.month - start.month
-    if months > 0 and services.add_months(start, months) > today:
-        months -= 1
-    return max(months, 0)
-
-
-def held_line_row(line: OrderLine, today: datetime.date, stale_days: int) -> HeldLineRow:
-    age = (today - line.shipped_on).days if line.shipped_on else 0
-    row = HeldLineRow(line=line, age_days=age, stale=age > stale_days)
-    if line.starts_on and line.ends_on:
-        row.term_months = line.product.term_months or months_elapsed(line.starts_on, line.ends_on)
-        row.months_used = min(months_elapsed(line.starts_on, today), row.term_months)
-        total = max((line.ends_on - line.starts_on).days, 1)
-        row.percent_used = max(0, min(100, round(100 * (today - line.starts_on).days / total)))
-        row.ended = today >= line.ends_on
-    return row
-
-
 @require_GET
 @login_required
 def held_line_list(request: HttpRequest) -> HttpResponse:
@@ -457,7 +425,7 @@ def held_line_list(request: HttpRequest) -> HttpResponse:
     filterset = HeldLineFilterSet(request.GET or None, queryset=selectors.held_lines_for(user), user=user)
     page_obj = Paginator(filterset.qs, LINES_PER_PAGE).get_page(request.GET.get("page"))
     today, stale_days = timezone.localdate(), holding_stale_days()
-    rows = [held_line_row(line, today, stale_days) for line in page_obj.object_list]
+    rows = [selectors.held_line_age(line, today, stale_days) for line in page_obj.object_list]
     context = {
         "filterset": filterset,
         "page_obj": page_obj,
@@ -488,7 +456,7 @@ def _render_move(request: HttpRequest, form: LineMoveForm, *, failures: dict[int
         line = lines.get(line_id)
         rows.append({
             "id": line_id,
-            "row": held_line_row(line, today, stale_days) if line is not None else None,
+            "row": selectors.held_line_age(line, today, stale_days) if line is not None else None,
             "failure": failures.get(line_id) or ("" if line is not None else "no such order line"),
         })
     context = {

@@ -12,7 +12,7 @@ from rest_framework import exceptions, pagination, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.permissions import VIEW, Capability, get_or_404
+from accounts.permissions import VIEW, Capability, get_or_404, is_staff
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -37,7 +37,7 @@ class IsStaff(permissions.BasePermission):
     message = "Only vendor staff may do this."
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        return is_staff(request.user)
 
 
 class IsStaffOrReadOnly(IsStaff):

@@ -61,3 +61,29 @@ def test_can_manage_partner_is_its_admins_and_staff():
     assert permissions.can_manage_partner(member, partner) is False
     assert permissions.can_manage_partner(other_admin, partner) is False
     assert permissions.can_manage_partner(AnonymousUser(), partner) is False
+
+
+def test_can_set_support_case_status_is_staff_or_the_owner_resolving():
+    from accounts.models import SupportCase, SupportCaseStatus
+
+    owner = UserFactory()
+    case = SupportCase(user=owner, subject="Help")
+    staff = UserFactory(is_staff=True)
+
+    assert permissions.can_set_support_case_status(staff, case, SupportCaseStatus.OPEN) is True
+    assert permissions.can_set_support_case_status(owner, case, SupportCaseStatus.RESOLVED) is True
+    assert permissions.can_set_support_case_status(owner, case, SupportCaseStatus.OPEN) is False
+    assert permissions.can_set_support_case_status(UserFactory(), case, SupportCaseStatus.RESOLVED) is False
+    assert permissions.can_set_support_case_status(AnonymousUser(), case, SupportCaseStatus.RESOLVED) is False
+
+
+def test_sees_order_partner_is_staff_or_a_distributor():
+    from accounts.models import PartnerKind
+
+    distributor = PartnerFactory(kind=PartnerKind.DISTRIBUTOR)
+    reseller = PartnerFactory(kind=PartnerKind.RESELLER)
+
+    assert permissions.sees_order_partner(UserFactory(is_staff=True), None) is True
+    assert permissions.sees_order_partner(UserFactory(), distributor) is True
+    assert permissions.sees_order_partner(UserFactory(), reseller) is False
+    assert permissions.sees_order_partner(UserFactory(), None) is False
