@@ -16,15 +16,19 @@ HOST    ?= 127.0.0.1:8000
 # pytest-xdist workers; PYTEST_WORKERS=0 runs in one process (easier to read tracebacks).
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS    ?=
+# make bench: a PostgreSQL database of its own (wiped and reseeded on every run), and the size.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+SCALE ?= 1.0
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help venv run test worker beat
+.PHONY: help venv run test worker beat bench
 
 help:
 	@echo "make run     install, migrate, load demo data, serve http://$(HOST) (prints the demo logins)"
 	@echo "make test    the whole test suite (PYTEST_WORKERS=$(PYTEST_WORKERS), PYTEST_ARGS=...)"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL or REDIS_URL)"
 	@echo "make beat    the Celery beat scheduler (outbox re-dispatch, reminders)"
+	@echo "make bench   seed the DESIGN.md §6 scale dataset into PostgreSQL and time pages vs bare SQL (SCALE=$(SCALE))"
 	@echo "make venv    create/refresh $(VENV) from pyproject.toml"
 
 venv: $(STAMP)
@@ -57,3 +61,13 @@ worker: venv
 
 beat: venv
 	$(BIN)/celery -A portal beat -l info
+
+# The benchmark wipes and reseeds BENCH_DATABASE_URL (the seeder refuses a database whose name
+# lacks "bench"), then times the pages on gunicorn; results land in bench/results/.
+bench: venv
+	@db=$${BENCH_DATABASE_URL##*/}; \
+	psql "$${BENCH_DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
+		|| psql "$${BENCH_DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE $$db"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --no-input -v 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_seed --scale $(SCALE)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_run
