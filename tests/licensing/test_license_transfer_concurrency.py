@@ -1,19 +1,28 @@
-"""Transfers at the same moment, on a real PostgreSQL (SQLite serialises every write, so the
+"""Transfers out of one pool at the same moment, on a real PostgreSQL (SQLite serialises every write, so the
 question does not arise there). Each thread has its own database connection."""
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from accounts.models import SmartAccount, VirtualAccount
+from accounts.models import Event, SmartAccount, VirtualAccount
 from accounts.services import virtual_account_create
 from licensing import selectors
-from licensing.models import Entitlement
+from licensing.models import DeviceUsage, Entitlement
 from licensing.services import license_transfer
 
 from ..concurrency import run_at_once
-from ..factories import EntitlementFactory, ProductFactory, SmartAccountFactory, VirtualAccountFactory
+
+from ..factories import (
+    DeviceFactory,
+    DeviceUsageFactory,
+    EntitlementFactory,
+    ProductFactory,
+    SmartAccountFactory,
+    VirtualAccountFactory,
+)
 from ..markers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -54,6 +63,45 @@ def test_two_transfers_out_of_one_pool_at_once_never_overdraw_it(monkeypatch):
     assert held.get(source.pk) == 2
     assert held.get(first.pk, 0) + held.get(second.pk, 0) == 8
     assert Entitlement.objects.filter(quantity__lt=0).count() == 0
+
+
+def test_16_transfers_out_of_one_pool_at_once_spend_exactly_what_it_has(monkeypatch):
+    # 40 purchased (two entitlements, so that transfers split them), 5 in use: 35 available.
+    # Sixteen transfers of 3 ask for 48: exactly eleven fit (33), five are refused.
+    account = SmartAccountFactory()
+    root = account.default_virtual_account
+    source = VirtualAccountFactory(parent=root, name="Source")
+    targets = [VirtualAccountFactory(parent=root, name=f"Target {n}") for n in range(4)]
+    product = ProductFactory()
+    EntitlementFactory(virtual_account=source, product=product, quantity=25)
+    EntitlementFactory(virtual_account=source, product=product, quantity=15)
+    DeviceUsageFactory(device=DeviceFactory(virtual_account=source), product=product, count=5)
+    slowed_pool_positions(monkeypatch, seconds=0.05)
+
+    def transfer(target):
+        return lambda: license_transfer(from_virtual_account=source, to_virtual_account=target, lines=[(product, 3)], actor=None)
+
+    outcomes = run_at_once(*(transfer(targets[n % 4]) for n in range(16)), timeout=60)
+
+    done = [o for o in outcomes if isinstance(o, list)]
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert (len(done), len(refused)) == (11, 5), outcomes
+    # Each refusal is the rule in words, with the pool as the refused transfer found it.
+    assert all(isinstance(exc, ValidationError) for exc in refused), refused
+    assert {tuple(exc.message_dict["lines"]) for exc in refused} == {
+        (f"{product.sku}: 3 requested, 2 available in Source.",)}
+    assert all(sum(e.quantity for e in created) == 3 for created in done)
+
+    # Nothing created or lost, nothing negative, and the source keeps exactly what it still uses.
+    assert Entitlement.objects.filter(product=product).aggregate(q=Sum("quantity"))["q"] == 40
+    assert not Entitlement.objects.filter(quantity__lte=0).exists()
+    line = selectors.pool_position(source, product)
+    assert (line.purchased, line.in_use, line.available) == (7, 5, 2)
+    moved = {va.name: selectors.pool_position(va, product).purchased for va in targets}
+    assert sum(moved.values()) == 33 and all(q % 3 == 0 for q in moved.values())
+    # One record per transfer that happened, none for a refused one.
+    assert Event.objects.filter(action="licenses.transferred", virtual_account=source).count() == 11
+    assert DeviceUsage.objects.get().count == 5
 
 
 def test_a_transfer_and_a_tree_change_at_once_do_not_deadlock(monkeypatch):
