@@ -26,9 +26,11 @@ BIG_ACCOUNT_ADMIN = "admin@bench-big.example"          # SA admin of the big acc
 # The VA of the big account whose license table and device list are timed: the VA with the most
 # devices of the big account (the seeder gives it a fixed share of them).
 BUSY_VIRTUAL_ACCOUNT_NAME = "Bench Busy VA"
+BUSY_VIRTUAL_ACCOUNT_DEVICES = 2_000   # its own devices at scale 1.0 (a leaf VA: no children)
 
 # The partner that placed the orders (order list timed as its admin), and its holding account
 # (inbox timed) with held lines waiting in it.
 PARTNER_NAME = "Bench Distribution"
 PARTNER_ADMIN = "partner@bench-partner.example"        # partner admin, member of the holding account
 HOLDING_ACCOUNT_NAME = "Bench Holding"
+HELD_LINES = 300                        # lines waiting in the holding account at scale 1.0
