@@ -9,6 +9,7 @@ from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.forms import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -21,6 +22,7 @@ from .models import (
     HoldingMembership,
     Invitation,
     Notification,
+    NotificationStatus,
     Partner,
     PartnerKind,
     PartnerMembership,
@@ -554,24 +556,28 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("kind", "recipient", "subject", "status", "attempts", "created_at", "sent_at")
+    # "Uncertain" rows (a worker died mid-send; see NotificationStatus) are the ones to review:
+    # filter by status, check with the recipient or the mail logs, re-send if it did not arrive.
+    list_display = ("kind", "recipient", "subject", "status", "attempts", "created_at", "claimed_at", "sent_at")
     list_filter = ("status", "kind")
     search_fields = ("recipient", "subject", "object_key")
     date_hierarchy = "created_at"
     actions = ("resend_selected",)
 
-    @admin.action(description="Re-send selected failed/pending")
+    @admin.action(description="Re-send selected failed/pending/uncertain")
     def resend_selected(self, request, queryset):
         from accounts import services
 
         ids = services.notification_retry(notification_ids=list(queryset.values_list("pk", flat=True)))
-        skipped = queryset.count() - len(ids)
         if ids:
             self.message_user(
                 request, f"{len(ids)} {model_ngettext(self.opts, len(ids))} queued for sending.", messages.SUCCESS
             )
-        if skipped:
-            self.message_user(request, f"{skipped} already sent, skipped.", messages.WARNING)
+        skipped = dict(queryset.exclude(pk__in=ids).order_by().values_list("status").annotate(n=Count("pk")))
+        if skipped.get(NotificationStatus.SENT):
+            self.message_user(request, f"{skipped[NotificationStatus.SENT]} already sent, skipped.", messages.WARNING)
+        if skipped.get(NotificationStatus.SENDING):
+            self.message_user(request, f"{skipped[NotificationStatus.SENDING]} being sent right now, skipped.", messages.WARNING)
 
 
 @admin.register(Invitation)

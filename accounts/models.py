@@ -412,13 +412,26 @@ class Event(models.Model):
 
 
 class NotificationStatus(models.TextChoices):
+    """Where an owed email is (`accounts.services.notification_send` moves it along):
+
+    pending → sending → sent; back to pending when the SMTP server refuses it (failed after ten
+    attempts). `sending` is a worker's claim, committed before the email is handed to the SMTP
+    server: a redelivered task finding it sends nothing. A claim left over (the worker died
+    between the server's acceptance and recording it, or before: it cannot be told apart) is
+    turned `uncertain` by the re-dispatch after `services.SEND_CLAIM_TIMEOUT`: never sent again
+    automatically (at most once), listed for staff, who may re-send it by hand — with the same
+    Message-ID, so that a receiver that got it already can tell it is the same email."""
+
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    UNCERTAIN = "uncertain", "Uncertain: interrupted, maybe sent"
 
 
 class Notification(models.Model):
-    """The outbox: an owed email is a row first, then sent by a Celery task, exactly once."""
+    """The outbox: an owed email is a row first, then sent by a Celery task, at most once
+    (see NotificationStatus); every row leaves `pending` only through a worker's claim."""
 
     kind = models.CharField(max_length=60)
     object_key = models.CharField(max_length=100, help_text="What it is about, e.g. orders.orderline:12")
@@ -427,9 +440,10 @@ class Notification(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Sending attempts so far; also the number of the current claim")
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last claimed it for sending")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -441,6 +455,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID header of this email, the same on every send of the row: a re-send
+        after an uncertain one is recognisably the same message."""
+        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "portal.invalid"
+        return f"<notification.{self.pk}.{self.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 class InvitationPurpose(models.TextChoices):

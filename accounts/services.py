@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -203,51 +203,115 @@ def notification_dispatch(*, notification_ids: Iterable[int]) -> int:
     return queued
 
 
+# A claim older than this is a worker that died mid-send (see NotificationStatus). Longer than
+# any honest hand-over to the SMTP server; a send that does finish later is still recorded.
+SEND_CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_SEND_ATTEMPTS = 10
+
+
 def notification_send(*, notification_id: int) -> bool:
-    """Send one owed email exactly once: the row is claimed under a row lock and only a
-    pending row is sent. Returns whether this call sent it."""
-    with transaction.atomic():
-        row = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=NotificationStatus.PENDING)
-            .first()
+    """Send one owed email at most once; returns whether this call sent it.
+
+    1. Only a `pending` row is sent: a sent, failed, uncertain row, or one another worker has
+       claimed, is left alone (a redelivered or duplicated task sends nothing).
+    2. The SMTP connection is opened before the row is claimed: a worker that dies while the
+       server is slow to answer has claimed nothing, and the redelivered task sends the email.
+    3. The claim (`pending` → `sending`, attempt n) is committed on its own, before the email
+       is handed over: whatever happens to this worker now, no other sends it.
+    4. After the hand-over the row is `sent`; if the server refused it, `pending` again with the
+       error (`failed` after ten attempts) — each only if claim n is still the row's.
+
+    A worker that dies during step 4 leaves its claim: the re-dispatch turns it `uncertain`
+    after SEND_CLAIM_TIMEOUT, for staff (at most once: the server may well have the email)."""
+    if not Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).exists():
+        return False
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as exc:  # noqa: BLE001 — the server is unreachable: nothing was claimed or sent
+        _notification_attempt_failed(notification_id, exc, claim=None)
+        return False
+    try:
+        with transaction.atomic():
+            row = Notification.objects.select_for_update().filter(pk=notification_id, status=NotificationStatus.PENDING).first()
+            if row is None:
+                return False  # another worker claimed it while this one connected
+            row.status, row.claimed_at, row.attempts = NotificationStatus.SENDING, timezone.now(), row.attempts + 1
+            row.save(update_fields=["status", "claimed_at", "attempts"])
+        message = EmailMultiAlternatives(
+            row.subject, row.body_text, settings.DEFAULT_FROM_EMAIL, [row.recipient],
+            headers={"Message-ID": row.message_id}, connection=connection,
         )
-        if row is None:
-            return False  # sent already, or another worker holds it right now
-        message = EmailMultiAlternatives(row.subject, row.body_text, settings.DEFAULT_FROM_EMAIL, [row.recipient])
         if row.body_html:
             message.attach_alternative(row.body_html, "text/html")
         try:
             message.send()
-        except Exception as exc:  # noqa: BLE001 — keep it pending; the next dispatch retries
-            row.attempts += 1
-            row.last_error = str(exc)[:2000]
-            row.status = NotificationStatus.FAILED if row.attempts >= 10 else NotificationStatus.PENDING
-            row.save(update_fields=["attempts", "last_error", "status"])
+        except Exception as exc:  # noqa: BLE001 — refused: not sent; the next dispatch retries
+            _notification_attempt_failed(notification_id, exc, claim=row.attempts)
             return False
-        row.status = NotificationStatus.SENT
-        row.sent_at = timezone.now()
-        row.attempts += 1
-        row.save(update_fields=["status", "sent_at", "attempts"])
-        return True
+    finally:
+        connection.close()
+    _claimed(notification_id, row.attempts).update(status=NotificationStatus.SENT, sent_at=timezone.now(), last_error="")
+    return True
+
+
+def _claimed(notification_id: int, claim: int):
+    """The row, if claim number `claim` is still its own (a late send after its claim was
+    found stale and marked uncertain is still recorded; a staff re-send is a new claim)."""
+    return Notification.objects.filter(
+        pk=notification_id, attempts=claim, status__in=[NotificationStatus.SENDING, NotificationStatus.UNCERTAIN]
+    )
+
+
+def _notification_attempt_failed(notification_id: int, exc: Exception, *, claim: int | None) -> None:
+    """An attempt the SMTP server refused (or could not be reached for): the row is owed again,
+    or given up after MAX_SEND_ATTEMPTS."""
+    with transaction.atomic():
+        if claim is None:
+            row = Notification.objects.select_for_update().filter(pk=notification_id, status=NotificationStatus.PENDING).first()
+            if row is None:
+                return
+            row.attempts += 1
+        else:
+            row = _claimed(notification_id, claim).select_for_update().first()
+            if row is None:
+                return
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.status = NotificationStatus.FAILED if row.attempts >= MAX_SEND_ATTEMPTS else NotificationStatus.PENDING
+        row.claimed_at = None
+        row.save(update_fields=["attempts", "last_error", "status", "claimed_at"])
 
 
 def notification_retry(*, notification_ids: Iterable[int]) -> list[int]:
-    """Staff re-send: the unsent (pending or failed) rows among these go out again. The sender
-    only sends pending rows, so a failed one is made pending for one more attempt (its attempt
-    count is kept: another failure marks it failed again). Returns the ids offered."""
+    """Staff re-send: the unsent rows among these (pending, failed, or uncertain — staff have
+    decided it did not arrive) go out again; sent rows and rows being sent right now are left
+    alone. The sender only sends pending rows, so the others are made pending for one more
+    attempt (their attempt count is kept: another failure marks them failed again). An
+    uncertain row goes with its Message-ID of the first time. Returns the ids offered."""
     unsent = Notification.objects.filter(
-        pk__in=list(notification_ids), status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
+        pk__in=list(notification_ids),
+        status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED, NotificationStatus.UNCERTAIN],
     )
     ids = list(unsent.values_list("pk", flat=True))
-    unsent.filter(status=NotificationStatus.FAILED).update(status=NotificationStatus.PENDING)
+    unsent.exclude(status=NotificationStatus.PENDING).update(status=NotificationStatus.PENDING, claimed_at=None)
     if ids:
         notification_dispatch(notification_ids=ids)
     return ids
 
 
-def notifications_redispatch(*, older_than_seconds: int = 30) -> int:
-    """Offer again every row still pending after a while (e.g. the broker was down)."""
+def notification_claims_expire(*, older_than: timedelta = SEND_CLAIM_TIMEOUT) -> int:
+    """Turn the claims of workers that died mid-send `uncertain` (never re-sent by themselves;
+    staff decide). Returns how many."""
+    return Notification.objects.filter(
+        status=NotificationStatus.SENDING, claimed_at__lte=timezone.now() - older_than
+    ).update(status=NotificationStatus.UNCERTAIN,
+             last_error="The sending worker stopped mid-send: the SMTP server may or may not have accepted it.")
+
+
+def notifications_redispatch(*, older_than_seconds: int = 30, claim_timeout: timedelta = SEND_CLAIM_TIMEOUT) -> int:
+    """Offer again every row still pending after a while (e.g. the broker was down, or a
+    message was lost with it), and mark the stale claims of dead workers uncertain."""
+    notification_claims_expire(older_than=claim_timeout)
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
         Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lte=cutoff).values_list("pk", flat=True)[:1000]

@@ -6,7 +6,8 @@ from . import services
 
 @shared_task(name="accounts.tasks.notification_send", bind=True, max_retries=5, default_retry_delay=30)
 def notification_send_task(self, notification_id: int) -> bool:
-    # The service sends a row only while it is pending, so a retried task sends nothing twice.
+    # The service claims a pending row (committed) before the SMTP hand-over and sends only a row
+    # it claimed, so a retried or redelivered task sends nothing twice (at most once, see NotificationStatus).
     return services.notification_send(notification_id=notification_id)
 
 

@@ -217,3 +217,91 @@ def test_retrying_makes_failed_rows_pending_again_and_leaves_sent_rows_alone(mai
     failed.refresh_from_db()
     assert failed.status == NotificationStatus.SENT and failed.attempts == 11
     assert len(mailoutbox) == 1
+
+
+class UnreachableEmailBackend(BaseEmailBackend):
+    """An SMTP server that cannot be reached: the connection fails to open."""
+
+    def open(self):
+        raise ConnectionRefusedError("SMTP server refused the connection")
+
+    def send_messages(self, email_messages):  # pragma: no cover — never reached
+        raise AssertionError("sent without a connection")
+
+
+def test_an_unreachable_email_server_claims_nothing_and_leaves_the_row_owed(settings, mailoutbox):
+    row = NotificationFactory()
+    settings.EMAIL_BACKEND = f"{__name__}.UnreachableEmailBackend"
+
+    assert services.notification_send(notification_id=row.pk) is False
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.claimed_at) == (NotificationStatus.PENDING, 1, None)
+    assert "refused the connection" in row.last_error
+
+
+def test_every_send_of_a_row_carries_the_same_message_id(mailoutbox):
+    row = NotificationFactory()
+
+    services.notification_send(notification_id=row.pk)
+
+    assert mailoutbox[0].message()["Message-ID"] == row.message_id
+    assert row.message_id.startswith(f"<notification.{row.pk}.") and row.message_id.endswith("@portal.example>")
+    assert NotificationFactory().message_id != row.message_id
+
+
+def test_a_row_claimed_by_a_worker_is_not_sent_by_another_nor_offered_again(mailoutbox):
+    row = NotificationFactory(status=NotificationStatus.SENDING, attempts=1, claimed_at=timezone.now())
+    Notification.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    assert services.notification_send(notification_id=row.pk) is False
+    assert services.notifications_redispatch() == 0
+    assert services.notification_retry(notification_ids=[row.pk]) == []
+
+    assert mailoutbox == []
+    assert Notification.objects.get(pk=row.pk).status == NotificationStatus.SENDING
+
+
+def test_a_stale_claim_becomes_uncertain_and_is_never_sent_again_by_itself(mailoutbox):
+    stale = NotificationFactory(status=NotificationStatus.SENDING, attempts=1,
+                                claimed_at=timezone.now() - services.SEND_CLAIM_TIMEOUT - timedelta(seconds=1))
+    fresh = NotificationFactory(status=NotificationStatus.SENDING, attempts=1, claimed_at=timezone.now())
+
+    services.notifications_redispatch()
+    services.notifications_redispatch()
+
+    assert Notification.objects.get(pk=stale.pk).status == NotificationStatus.UNCERTAIN
+    assert Notification.objects.get(pk=fresh.pk).status == NotificationStatus.SENDING
+    assert services.notification_send(notification_id=stale.pk) is False
+    assert mailoutbox == []
+
+
+def test_a_send_that_finishes_after_its_claim_was_found_stale_is_recorded_as_sent(monkeypatch, mailoutbox):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    row = NotificationFactory()
+    accept = EmailBackend.send_messages
+
+    def slow_server(self, messages):
+        # Meanwhile the re-dispatch found the claim stale.
+        Notification.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - services.SEND_CLAIM_TIMEOUT)
+        services.notification_claims_expire()
+        assert Notification.objects.get(pk=row.pk).status == NotificationStatus.UNCERTAIN
+        return accept(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", slow_server)
+
+    assert services.notification_send(notification_id=row.pk) is True
+    row.refresh_from_db()
+    assert (row.status, row.attempts, len(mailoutbox)) == (NotificationStatus.SENT, 1, 1)
+
+
+def test_staff_re_send_of_an_uncertain_row_goes_once_with_its_first_message_id(mailoutbox):
+    row = NotificationFactory(status=NotificationStatus.UNCERTAIN, attempts=1)
+
+    assert services.notification_retry(notification_ids=[row.pk]) == [row.pk]
+    assert services.notification_retry(notification_ids=[row.pk]) == []
+
+    assert len(mailoutbox) == 1 and mailoutbox[0].message()["Message-ID"] == row.message_id
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 2)

@@ -1,20 +1,29 @@
-"""A real Celery worker for the tests that need one, and ways to point this process's Celery app
-at a broker and a queue.
+"""A real Celery worker for the tests that need one, a Redis server of their own, and ways to
+point this process's Celery app at a broker and a queue.
 
-`RealWorker` runs `celery -A portal worker -P solo` in its own process, on a queue of its own
-(so parallel test processes never take each other's tasks), against the test database (so it
-needs PostgreSQL: another process sees only committed rows, and SQLite's test database is in
-memory) and writes the emails it sends as files, which the test reads back.
+`RealWorker` runs the portal's Celery app (`tests.orders.worker_app`: the portal's, plus what
+a test may set through the environment) in its own process, on a queue of its own (so parallel
+test processes never take each other's tasks), against the test database (so it needs
+PostgreSQL: another process sees only committed rows, and SQLite's test database is in memory)
+and writes the emails it sends as files, which the test reads back.
 
 A solo worker takes its queue in order (Redis lists are FIFO), so `settle()` — one more email
 sent through the worker and waited for — proves every task queued before it has run.
+
+`RedisServer` is a `redis-server` process of the test's own, on a free port, which the test may
+stop and start again (a broker outage) without touching the Redis other tests share; and whose
+unacknowledged-message bookkeeping no other test's worker sweeps (Redis keeps it per database,
+not per queue).
 """
 from __future__ import annotations
 
 import contextlib
 import email
 import email.policy
+import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +48,13 @@ requires_real_worker = pytest.mark.skipif(
     not ON_POSTGRES,
     reason="a Celery worker in another process must read the rows the test commits: needs PostgreSQL "
            "(DATABASE_URL=postgres://…, as .ci/run sets)",
+)
+
+
+requires_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="starts and stops a Redis broker of its own: needs the redis-server program (apt-get install redis-server, "
+           "as .ci/run has)",
 )
 
 
@@ -102,14 +118,24 @@ def read_emails(directory: Path) -> list[email.message.EmailMessage]:
 
 
 class RealWorker:
-    """A Celery worker process on its own queue, sending email into files."""
+    """A Celery worker process on its own queue, sending email into files.
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.queue = f"test-{uuid.uuid4().hex[:12]}"
-        self.broker = broker_url()
+    `broker`: the broker URL (default: the environment's); `queue`: another worker's queue, to
+    take over from it; `pool`: "solo" (one process) or "prefork" (one child doing the tasks, a
+    parent that notices when it dies); `env`: more environment for the worker (its email
+    backend, TEST_CELERY_TRANSPORT_OPTIONS of worker_app). The log is at INFO: each task's
+    "received" and "succeeded" lines are there for the test to read."""
+
+    def __init__(self, tmp_path: Path, *, broker: str | None = None, queue: str | None = None, pool: str = "solo",
+                 env: dict[str, str] | None = None, name: str = "worker") -> None:
+        self.queue = queue or f"test-{uuid.uuid4().hex[:12]}"
+        self.broker = broker or broker_url()
+        self.pool = pool
+        self.extra_env = env or {}
         self.mail_dir = tmp_path / "sent-emails"
-        self.mail_dir.mkdir()
-        self.log_path = tmp_path / "worker.log"
+        self.mail_dir.mkdir(exist_ok=True)
+        self.log_path = tmp_path / f"{name}.log"
+        self.name = name
         self.process: subprocess.Popen | None = None
 
     def start(self) -> RealWorker:
@@ -122,14 +148,20 @@ class RealWorker:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(self.mail_dir),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
+            **self.extra_env,
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-c", "1", "-l", "warning",
-                 "-Q", self.queue, "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "celery", "-A", "tests.orders.worker_app", "worker", "-P", self.pool, "-c", "1",
+                 "-l", "info", "-Q", self.queue, "-n", f"{self.queue}-{self.name}@%h", "--without-gossip",
+                 "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
+        return self
+
+    def wait_ready(self, *, timeout: float = 30) -> RealWorker:
+        """Wait until the worker consumes its queue (it logs "ready")."""
+        self.wait_until(lambda: " ready." in self.log(), timeout=timeout, what="the worker to start")
         return self
 
     def stop(self) -> None:
@@ -139,8 +171,15 @@ class RealWorker:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and all its processes at once: nothing runs its shutdown."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -155,6 +194,18 @@ class RealWorker:
     def sent(self) -> list[tuple[str, str]]:
         """(recipient, subject) of each email the worker sent, sorted."""
         return sorted((str(m["To"]), str(m["Subject"])) for m in self.emails())
+
+    def finished(self, task_id: str) -> str | None:
+        """What the task with this id returned, as the worker logged it ("True"), once it has."""
+        marker = f"[{task_id}] succeeded in "
+        for line in self.log().splitlines():
+            if marker in line:
+                return line.rsplit(": ", 1)[-1].strip()
+        return None
+
+    def received(self, task_id: str) -> int:
+        """How many times the worker was handed the message of this task."""
+        return self.log().count(f"[{task_id}] received")
 
     def wait_until(self, condition: Callable[[], bool], *, timeout: float = 15, what: str = "the worker") -> None:
         deadline = time.monotonic() + timeout
@@ -182,6 +233,90 @@ class RealWorker:
         subject = row.subject
         self.wait_until(lambda: any(str(m["Subject"]) == subject for m in self.emails(barrier=True)),
                         timeout=timeout, what="the queue to drain")
+
+
+class RedisServer:
+    """A `redis-server` of the test's own on a free local port; no persistence, so a restart
+    loses what was queued (as a broker restart may)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = unused_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.directory = directory
+        self.directory.mkdir(exist_ok=True)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        log = (self.directory / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 10
+        while not self.is_up():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"redis-server did not start on port {self.port}: "
+                                     f"{(self.directory / 'redis.log').read_text(errors='replace')}")
+            time.sleep(0.05)
+        return self
+
+    def is_up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """The broker goes away: its process ends, connections to the port are refused."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A Redis server for this test module alone (see RedisServer); tests using it are marked
+    requires_redis_server."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Holds:
+    """The test's side of worker_app.PausingFileBackend: hold a worker at a point of its send,
+    find the process held there, release it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.directory.mkdir(exist_ok=True)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"EMAIL_BACKEND": "tests.orders.worker_app.PausingFileBackend", "EMAIL_PAUSE_DIR": str(self.directory)}
+
+    def hold(self, point: str) -> None:
+        (self.directory / f"at-{point}").unlink(missing_ok=True)
+        (self.directory / f"hold-{point}").touch()
+
+    def release(self, point: str) -> None:
+        (self.directory / f"hold-{point}").unlink(missing_ok=True)
+
+    def wait_held(self, point: str, worker: RealWorker, *, timeout: float = 15) -> int:
+        """The id of the process held at `point`, once one is."""
+        marker = self.directory / f"at-{point}"
+        worker.wait_until(marker.exists, timeout=timeout, what=f"a send held at {point}")
+        return int(marker.read_text())
+
+
+def worker_env(**transport_options) -> dict[str, str]:
+    """Environment for RealWorker(env=…): extra broker transport options (see worker_app)."""
+    return {"TEST_CELERY_TRANSPORT_OPTIONS": json.dumps(transport_options)}
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ the broker is back and the re-dispatch runs (DESIGN.md §6).
 
 The first tests need no Redis: this process's Celery app is pointed at a port where nothing
 listens (connections refused) or at a socket that accepts and never answers (a hung broker).
-The last one delivers with a real Redis broker and a real worker (PostgreSQL + Redis)."""
+The last one stops a real Redis broker of its own under a real worker, and starts it again
+(PostgreSQL and the redis-server program)."""
 import datetime
 import socket
 import time
@@ -17,7 +18,14 @@ from accounts import services as account_services
 from accounts.models import Notification, NotificationStatus
 from accounts.tasks import notification_send_task, notifications_redispatch
 
-from .celery_support import publishing, real_worker, requires_real_worker, unused_port  # noqa: F401 — fixture
+from .celery_support import (  # noqa: F401 — fixture
+    RealWorker,
+    publishing,
+    redis_server,
+    requires_real_worker,
+    requires_redis_server,
+    unused_port,
+)
 
 # A publish that fails must fail fast: refused at once, a silent broker after the socket timeout
 # (2 s, CELERY_BROKER_TRANSPORT_OPTIONS), and a request tries to publish once at most (counted
@@ -133,38 +141,57 @@ def test_a_silent_broker_costs_one_timeout_per_dispatch_not_one_per_email(silent
     assert Notification.objects.filter(last_error__startswith="broker unavailable").count() == 5
 
 
-@pytest.mark.redis
 @requires_real_worker
+@requires_redis_server
 @pytest.mark.django_db(transaction=True)
-def test_with_the_broker_down_the_emails_go_out_once_through_the_worker_when_it_is_back(
-    world, real_worker, smart_product, subscription_product
+def test_orders_placed_and_shipped_while_the_broker_is_stopped_have_every_email_sent_once_when_it_is_back(
+    world, tmp_path, redis_server, smart_product, subscription_product
 ):
-    dead = f"redis://127.0.0.1:{unused_port()}/0"
-    with publishing(broker=dead, queue=real_worker.queue):
-        placed, place_seconds = timed(lambda: client_for(world.rita).post(
-            "/api/v1/orders/", order_body(world, smart_product, subscription_product), format="json"))
-        assert placed.status_code == 201, placed.json()
-        shipped, ship_seconds = timed(lambda: client_for(world.staff).post(
-            f"/api/v1/orders/{placed.json()['id']}/ship/", {}, format="json"))
-        assert shipped.status_code == 200, shipped.json()
-    assert place_seconds < BUDGET_SECONDS["refused"] and ship_seconds < BUDGET_SECONDS["refused"]
-    number = placed.json()["number"]
-    assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.PENDING}
+    # A worker connected to a Redis of the test's own, which then stops: the worker stays up
+    # (reconnecting), and the portal keeps taking orders and shipping them.
+    worker = RealWorker(tmp_path, broker=redis_server.url).start().wait_ready()
+    try:
+        redis_server.stop()
+        with worker.publishing():
+            placed, place_seconds = timed(lambda: client_for(world.rita).post(
+                "/api/v1/orders/", order_body(world, smart_product, subscription_product), format="json"))
+            assert placed.status_code == 201, placed.json()
+            shipped, ship_seconds = timed(lambda: client_for(world.staff).post(
+                f"/api/v1/orders/{placed.json()['id']}/ship/", {}, format="json"))
+            assert shipped.status_code == 200, shipped.json()
+            # A second order, shipped line by line: another email to the customer admin.
+            second = client_for(world.rita).post("/api/v1/orders/", {
+                "end_customer_name": "Globex Corp", "end_customer_email": "it@globex.example",
+                "lines": [{"sku": smart_product.sku, "quantity": 5, "smart_account": world.globex.pk}],
+            }, format="json")
+            assert second.status_code == 201, second.json()
+            assert client_for(world.staff).post(f"/api/v1/orders/{second.json()['id']}/ship/", {}, format="json").status_code == 200
+        assert place_seconds < BUDGET_SECONDS["refused"] and ship_seconds < BUDGET_SECONDS["refused"], (place_seconds, ship_seconds)
+        owed = Notification.objects.exclude(kind="test.barrier")
+        assert set(owed.values_list("status", "last_error")) == {
+            (NotificationStatus.PENDING, "broker unavailable; waiting for re-dispatch")}
+        assert owed.count() == 5 and worker.emails() == []
 
-    # The broker is back. Beat runs the re-dispatch through the worker — twice before the
-    # worker has sent anything, as when ticks pile up — and each row is sent once.
-    Notification.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
-    with real_worker.publishing():
-        notifications_redispatch.delay()
-        notifications_redispatch.delay()
-    owed = Notification.objects.exclude(kind="test.barrier")
-    real_worker.wait_until(lambda: not owed.exclude(status=NotificationStatus.SENT).exists(), what="every row sent")
-    real_worker.settle()
+        # The broker is back on the same address, empty (no persistence). Beat's re-dispatch runs
+        # through the worker — twice, as when ticks pile up — and every owed email goes out once.
+        redis_server.start()
+        Notification.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+        with worker.publishing():
+            notifications_redispatch.delay()
+            notifications_redispatch.delay()
+        worker.wait_until(lambda: not owed.exclude(status=NotificationStatus.SENT).exists(), timeout=60,
+                          what="every owed row sent")
+        worker.settle()
+        assert worker.process.poll() is None  # the same worker throughout: it rode out the outage
+    finally:
+        worker.stop()
 
-    assert real_worker.sent() == [
-        ("gina@globex.example", f"Licenses arrived in Globex (order {number})"),
-        ("gina@globex.example", f"Subscription started: order {number}"),
-        ("it@globex.example", f"Choose the Smart Account for your licenses (order {number})"),
-        ("rita@resale.example", f"Order {number} shipped into your holding account Resale Holding"),
-    ]
-    assert sorted(owed.values_list("status", "attempts")) == [(NotificationStatus.SENT, 1)] * 4
+    first, second = placed.json()["number"], second.json()["number"]
+    assert worker.sent() == sorted([
+        ("gina@globex.example", f"Licenses arrived in Globex (order {first})"),
+        ("gina@globex.example", f"Licenses arrived in Globex (order {second})"),
+        ("gina@globex.example", f"Subscription started: order {first}"),
+        ("it@globex.example", f"Choose the Smart Account for your licenses (order {first})"),
+        ("rita@resale.example", f"Order {first} shipped into your holding account Resale Holding"),
+    ])
+    assert sorted(owed.values_list("status", "attempts")) == [(NotificationStatus.SENT, 1)] * 5

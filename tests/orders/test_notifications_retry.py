@@ -1,8 +1,10 @@
 """A retried task sends nothing twice (DESIGN.md §6): tasks are acknowledged late, so a worker
-that dies mid-task has its message delivered again; the outbox row decides what is sent."""
+that dies mid-task has its message delivered again; the outbox row decides what is sent. (In
+this process a worker's death is a SystemExit; test_celery_worker_lost.py kills real ones.)"""
 import time
 
 import pytest
+from django.utils import timezone
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend
@@ -44,24 +46,63 @@ def test_the_send_task_run_again_for_a_sent_row_sends_nothing(mailoutbox):
 
 
 @pytest.mark.django_db
-def test_a_worker_that_dies_before_the_email_left_leaves_it_to_the_redelivered_task(monkeypatch, mailoutbox):
+def test_a_worker_that_dies_before_the_row_is_claimed_leaves_it_to_the_redelivered_task(monkeypatch, mailoutbox):
     row = NotificationFactory(recipient="ada@acme.example")
 
     def worker_killed(self, *args, **kwargs):
         raise SystemExit("worker lost")  # not an Exception: nothing in the service catches it
 
-    monkeypatch.setattr(EmailMultiAlternatives, "send", worker_killed)
+    # Killed while the SMTP server is slow to answer: the connection is opened before the claim.
+    monkeypatch.setattr(EmailBackend, "open", worker_killed)
     with pytest.raises(SystemExit):
         services.notification_send(notification_id=row.pk)
     monkeypatch.undo()
 
-    # The claim rolled back with the process: the row is still owed, untouched.
+    # Nothing claimed: the row is still owed, untouched.
     row.refresh_from_db()
     assert (row.status, row.attempts, row.sent_at) == (NotificationStatus.PENDING, 0, None)
     # acks_late: the broker hands the same message to the next worker; then beat offers it too.
     assert services.notification_send(notification_id=row.pk) is True
     assert services.notification_send(notification_id=row.pk) is False
     assert [m.to for m in mailoutbox] == [["ada@acme.example"]]
+
+
+@pytest.mark.django_db
+def test_a_worker_that_dies_during_the_hand_over_never_sends_it_again_and_leaves_it_to_staff(monkeypatch, mailoutbox):
+    row = NotificationFactory(recipient="ada@acme.example")
+
+    accept = EmailBackend.send_messages
+
+    def accepted_then_killed(self, messages):
+        accept(self, messages)  # the SMTP server has it…
+        raise SystemExit("worker lost")  # …and the worker dies before recording it
+
+    monkeypatch.setattr(EmailBackend, "send_messages", accepted_then_killed)
+    with pytest.raises(SystemExit):
+        services.notification_send(notification_id=row.pk)
+    monkeypatch.undo()
+    assert [m.to for m in mailoutbox] == [["ada@acme.example"]]
+
+    # The claim was committed before the hand-over: the redelivered task, and beat, send nothing.
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENDING, 1)
+    assert services.notification_send(notification_id=row.pk) is False
+    assert services.notifications_redispatch(older_than_seconds=0) == 0
+    assert len(mailoutbox) == 1
+
+    # Once the claim is stale, the re-dispatch marks it uncertain — still never re-sent by itself.
+    Notification.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - services.SEND_CLAIM_TIMEOUT)
+    assert services.notifications_redispatch(older_than_seconds=0) == 0
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.UNCERTAIN and "may or may not" in row.last_error
+    assert len(mailoutbox) == 1
+
+    # Staff find it did not arrive and re-send it: the same Message-ID, so a receiver can tell.
+    assert services.notification_retry(notification_ids=[row.pk]) == [row.pk]
+    assert len(mailoutbox) == 2
+    assert mailoutbox[0].message()["Message-ID"] == mailoutbox[1].message()["Message-ID"] == row.message_id
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 2)
 
 
 @requires_postgres
