@@ -303,6 +303,23 @@ class DeviceUsageView(APIView):
         return Response(UsageResultSerializer({"licenses": [{"sku": sku, "status": s} for sku, s in statuses]}).data)
 
 
+class DeviceCredentialsCheckView(APIView):
+    """A device checks its credentials (its id and secret) without reporting anything: 204 when
+    they are good, 401 otherwise. It writes nothing (not even `last_contact_at`: only a usage
+    report counts as contact), so it also serves as the baseline of the benchmark (`bench/run.py`):
+    the same middleware and device authentication as a usage report, without its business logic."""
+
+    authentication_classes = [DeviceSecretAuthentication]
+    permission_classes = [IsTheDevice]
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="The device id and secret are good."), **errors(401)},
+        summary="Check a device's credentials (writes nothing)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class VirtualAccountDeviceListView(generics.ListAPIView):
     serializer_class = DeviceSerializer
 

@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("devices/register/", api.DeviceRegisterView.as_view(), name="device_register"),
     path("devices/<int:pk>/", api.DeviceDetailView.as_view(), name="device_detail"),
     path("devices/<int:pk>/usage/", api.DeviceUsageView.as_view(), name="device_usage"),
+    path("devices/<int:pk>/ping/", api.DeviceCredentialsCheckView.as_view(), name="device_ping"),
     path("virtual-accounts/<int:pk>/devices/", api.VirtualAccountDeviceListView.as_view(), name="virtual_account_devices"),
     path("smart-accounts/<int:pk>/classic-licenses/", api.SmartAccountClassicLicenseListView.as_view(),
          name="smart_account_classic_licenses"),

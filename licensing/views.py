@@ -312,8 +312,11 @@ def _tree_rows(tree: list[selectors.VirtualAccountLicenses], keep) -> list[TreeR
     return rows
 
 
-def _license_lines(request: HttpRequest, scope: Scope) -> tuple[LicenseFilterForm, list[selectors.LicenseLine], list]:
-    lines = selectors.license_summary(scope.virtual_accounts)
+def _license_lines(
+    request: HttpRequest, scope: Scope, lines: list[selectors.LicenseLine] | None = None
+) -> tuple[LicenseFilterForm, list[selectors.LicenseLine], list]:
+    if lines is None:
+        lines = selectors.license_summary(scope.virtual_accounts)
     form = LicenseFilterForm(request.GET or None, families=sorted({line.product.family for line in lines}))
     return form, form.filter(lines), lines
 
@@ -322,12 +325,11 @@ def _license_lines(request: HttpRequest, scope: Scope) -> tuple[LicenseFilterFor
 @login_required
 def license_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None = None) -> HttpResponse:
     scope = _scope(request, sa_pk, va_pk)
-    form, lines, all_lines = _license_lines(request, scope)
+    # The per-product table is the tree's total: the pools are summed once, not twice.
+    license_tree = selectors.license_tree(scope.virtual_accounts)
+    form, lines, all_lines = _license_lines(request, scope, selectors.license_tree_summary(license_tree))
     family = form.cleaned_data.get("family") if form.is_bound and form.is_valid() else ""
-    tree = _tree_rows(
-        selectors.license_tree(scope.virtual_accounts),
-        keep=lambda line: not family or line.product.family == family,
-    )
+    tree = _tree_rows(license_tree, keep=lambda line: not family or line.product.family == family)
     context = {
         "scope": scope, "active": "licenses", "form": form, "lines": lines, "has_lines": bool(all_lines),
         "is_filtered": _is_filtered(request), "tree": tree if len(tree) > 1 else [],
@@ -567,7 +569,12 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def device_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None = None) -> HttpResponse:
     scope = _scope(request, sa_pk, va_pk)
-    in_use = DeviceUsage.objects.filter(device__virtual_account__in=scope.virtual_accounts.values("pk")).values("product")
+    # DISTINCT: the products in use, not every usage row of the scope (PostgreSQL then compares
+    # each product with a few ids instead of thousands of rows).
+    in_use = (
+        DeviceUsage.objects.filter(device__virtual_account__in=scope.virtual_accounts.values("pk"))
+        .values("product").distinct()
+    )
     products = Product.objects.filter(license_kind=LicenseKind.SMART, pk__in=in_use).order_by("sku")
     filterset = DeviceFilterSet(request.GET or None, queryset=selectors.devices(scope.virtual_accounts),
                                 virtual_accounts=scope.virtual_accounts, products=products)
