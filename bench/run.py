@@ -989,6 +989,12 @@ def run(
     `pg_options`: PostgreSQL options for the server's and the bare SQL's connections (e.g.
     "-c jit=off", to see what the JIT costs)."""
     name = _check_database(database_url)
+    if pg_options:
+        # The in-process requests (query counts) then run with the same options as the server's.
+        from django.db import connection
+
+        os.environ["PGOPTIONS"] = pg_options
+        connection.close()
     workers = workers or default_workers()
     say = lambda text: (stdout.write(text + "\n"), stdout.flush())  # noqa: E731
     ds = dataset_find()
