@@ -118,10 +118,11 @@ class SmartAccountDetailSerializer(serializers.ModelSerializer):
     root_virtual_account = serializers.IntegerField(source="root_virtual_account_id", read_only=True,
                                                     help_text="Id of the root Virtual Account DEFAULT.")
     default_virtual_account = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="Where order lines without a Virtual Account land."
+        read_only=True, allow_null=True, help_text="Where order lines without a Virtual Account land."
     )
     partner = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="Holding accounts: the owning partner; customer accounts: the requesting partner."
+        read_only=True, allow_null=True,
+        help_text="Holding accounts: the owning partner; customer accounts: the requesting partner (empty if none).",
     )
     contact_email = serializers.EmailField(
         source="contact.email", read_only=True, allow_null=True,
@@ -295,7 +296,7 @@ class VirtualAccountSerializer(serializers.ModelSerializer):
     """A node of an account's tree. `visible` is false for a node listed only as the path to what
     the caller may see (its name, nothing of what it holds)."""
 
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="Empty for the root DEFAULT.")
     level = serializers.IntegerField(read_only=True, help_text="0 for the root DEFAULT.")
     description = serializers.SerializerMethodField()
     visible = serializers.SerializerMethodField()

@@ -3,10 +3,13 @@
 Rules (who may order, what a line may be assigned to, who may ship or move) are the services'."""
 from __future__ import annotations
 
+from django.db import models
 from rest_framework import serializers
 
 from .models import Order, OrderLine, OrderLineState
 from .services import MAX_LINES_PER_ORDER
+
+MAX_ID = models.BigIntegerField.MAX_BIGINT
 
 # --- out ------------------------------------------------------------------------------------
 
@@ -193,11 +196,12 @@ class OrderFilterSerializer(serializers.Serializer):
     # The line filters (holding_account, state, smart_account, sku) together pick the orders with
     # at least one line matching all of them.
 
+    # Ids beyond the database's integer would overflow the lookup (an OverflowError on SQLite).
     holding_account = serializers.IntegerField(
-        required=False, help_text="Lines assigned to, held in or moved out of this holding account.",
+        required=False, max_value=MAX_ID, help_text="Lines assigned to, held in or moved out of this holding account.",
     )
     state = serializers.ChoiceField(choices=OrderLineState.choices, required=False, help_text="Lines in this state.")
-    smart_account = serializers.IntegerField(required=False, help_text="Lines assigned to this Smart Account.")
+    smart_account = serializers.IntegerField(required=False, max_value=MAX_ID, help_text="Lines assigned to this Smart Account.")
     sku = serializers.CharField(required=False, help_text="Lines of this product (SKU, case-insensitive).")
     placed_after = serializers.DateField(required=False, help_text="Placed on or after this day (UTC).")
     placed_before = serializers.DateField(required=False, help_text="Placed on or before this day (UTC).")

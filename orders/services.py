@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -104,6 +104,12 @@ def _pk(value, model) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def _storable_ids(ids: Iterable[int]) -> set[int]:
+    """The ids that a row could have: others name nothing (and would overflow the database's
+    integer in an `IN (…)` lookup: an OverflowError on SQLite)."""
+    return {pk for pk in ids if 0 < pk <= models.BigIntegerField.MAX_BIGINT}
 
 
 def _root_virtual_account(sa: SmartAccount) -> VirtualAccount:
@@ -200,7 +206,7 @@ def _line_detail(line: OrderLine) -> dict:
 def _lock_lines(ids: Iterable[int]) -> list[OrderLine]:
     """Lock these lines (ordered by id, so that concurrent callers queue instead of deadlocking),
     then read them fresh: what another transaction committed while we waited is what we see."""
-    ids = sorted(set(ids))
+    ids = sorted(_storable_ids(ids))
     list(OrderLine.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     return list(OrderLine.objects.filter(pk__in=ids).select_related(*LINE_RELATED).order_by("pk"))
 
@@ -295,8 +301,8 @@ def order_place(
         for spec in specs if not isinstance(spec.get("product"), Product)
     }
     products = {p.sku.upper(): p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus - {""})}
-    sa_ids = {_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None}
-    va_ids = {_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None}
+    sa_ids = _storable_ids({_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None})
+    va_ids = _storable_ids({_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None})
     vas = VirtualAccount.objects.in_bulk(va_ids)
     accounts = SmartAccount.objects.in_bulk(sa_ids | {va.smart_account_id for va in vas.values()})
     holding_partners = _allowed_holding_partner_ids(partner)
@@ -655,7 +661,7 @@ def order_line_move_to_account(
     # Lines the actor may not even see are reported as unknown, not described.
     if failures:
         visible = set(
-            OrderLine.objects.filter(pk__in=list(failures), order__in=orders_visible_to(actor).values("pk"))
+            OrderLine.objects.filter(pk__in=_storable_ids(failures), order__in=orders_visible_to(actor).values("pk"))
             .values_list("pk", flat=True)
         )
         for line_id in failures:

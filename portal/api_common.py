@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -99,3 +100,11 @@ def exception_handler(exc, context):
     if response is not None and isinstance(exc, exceptions.ValidationError) and isinstance(response.data, list):
         response.data = {"non_field_errors": response.data}
     return response
+
+
+def not_found(request, exception):
+    """The site's 404 (handler404): under /api/ a URL that names nothing (`/api/v1/devices/abc/`)
+    answers like every other API 404, in JSON; pages get the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -22,3 +22,6 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
 ]
+
+# Unknown URLs under /api/ answer in JSON, like the API's own 404s.
+handler404 = "portal.api_common.not_found"
