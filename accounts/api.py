@@ -438,8 +438,12 @@ class RoleDetailView(APIView):
         row = services.role_get(pk)
         if row is None:
             raise Http404("No such role.")
-        sa_id = row.content_object_id if isinstance(row, SmartAccountRole) else row.content_object.smart_account_id
-        get_visible_or_404(request, SmartAccount.objects.all(), pk=sa_id)
+        # 404 unless the caller sees where the role applies: its account, or (VA roles) its
+        # Virtual Account; a sibling subtree's roles do not exist for them (DESIGN.md §3).
+        if isinstance(row, SmartAccountRole):
+            get_visible_or_404(request, SmartAccount.objects.all(), pk=row.content_object_id)
+        else:
+            get_visible_or_404(request, VirtualAccount.objects.all(), pk=row.content_object_id)
         services.role_revoke(role=row, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

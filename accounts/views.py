@@ -307,8 +307,11 @@ def role_revoke(request: HttpRequest, role_id) -> HttpResponse:
     row = services.role_get(role_id)
     if row is None:
         raise Http404("No such role.")
-    sa = row.content_object if isinstance(row, SmartAccountRole) else row.content_object.smart_account
-    _smart_account(request, sa.pk)  # 404 for outsiders
+    if isinstance(row, SmartAccountRole):
+        sa = _smart_account(request, row.content_object_id)  # 404 for outsiders
+    else:
+        # A VA role lives in its Virtual Account: 404 unless the user sees that VA (DESIGN.md §3).
+        sa = _virtual_account(request, row.content_object_id).smart_account
     try:
         services.role_revoke(role=row, actor=request.user)
         messages.success(request, f"{row.user.email} no longer has the role {row.permission.name}.")
