@@ -15,7 +15,6 @@ from django.contrib.auth.models import Permission
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.template import TemplateDoesNotExist
@@ -54,6 +53,7 @@ from .models import (
 )
 from .permissions import ADMINISTER, STRUCTURE, VIEW
 from .signals import smart_account_activated
+from .validators import clean_email, refuse_control_characters
 
 # --- shared helpers: events and the outbox ----------------------------------------------
 
@@ -325,11 +325,7 @@ def _require(actor: User | None, capability, obj) -> None:
 
 
 def _user_by_email(email: str, *, field: str = "email") -> User:
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({field: "Enter a valid email address."})
+    email = clean_email(email, field=field)
     user = User.objects.filter(email__iexact=email, is_active=True, closed_at__isnull=True).first()
     if user is None:
         raise ValidationError({field: f"No registered user has the email address {email}."})
@@ -342,7 +338,12 @@ def _clean_name(name: str, *, field: str = "name", max_length: int = 100) -> str
         raise ValidationError({field: "A name is required."})
     if len(name) > max_length:
         raise ValidationError({field: f"At most {max_length} characters."})
-    return name
+    return refuse_control_characters(name, field=field)
+
+
+def _clean_text(text: str | None, *, field: str, max_length: int) -> str:
+    """Free text (a description, a message): at most `max_length` characters kept, no control characters."""
+    return refuse_control_characters((text or "")[:max_length], field=field)
 
 
 def _clean_domain(domain: str, *, field: str = "domain") -> str:
@@ -379,14 +380,11 @@ def user_create(*, email: str, password: str, name: str = "", actor: User | None
     from allauth.account.models import EmailAddress
     from django.contrib.auth.password_validation import validate_password
 
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."})
+    email = clean_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": "A user with this email address already exists."})
-    user = User(email=email, name=" ".join((name or "").split())[:150], is_staff=is_staff)
+    name = refuse_control_characters(" ".join((name or "").split())[:150], field="name")
+    user = User(email=email, name=name, is_staff=is_staff)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -709,11 +707,12 @@ def _check_sibling_name_free(parent: VirtualAccount, name: str, exclude: Virtual
 def virtual_account_create(*, parent: VirtualAccount, name: str, actor: User | None, description: str = "") -> VirtualAccount:
     _require(actor, STRUCTURE, parent)
     name = _clean_name(name)
+    description = _clean_text(description, field="description", max_length=300)
     _lock_tree(parent.smart_account)
     parent = VirtualAccount.objects.get(pk=parent.pk)  # fresh lft/rght after the lock
     _check_sibling_name_free(parent, name)
     va = VirtualAccount.objects.create(
-        smart_account_id=parent.smart_account_id, parent=parent, name=name, description=(description or "")[:300]
+        smart_account_id=parent.smart_account_id, parent=parent, name=name, description=description
     )
     event_record(smart_account=parent.smart_account, action="virtual_account.created", actor=actor, virtual_account=va,
                  obj=va, detail={"parent": parent.name})
@@ -733,13 +732,15 @@ def virtual_account_rename(*, virtual_account: VirtualAccount, name: str, actor:
     va = virtual_account
     _require_restructure(actor, va)
     name = _clean_name(name)
+    if description is not None:
+        description = _clean_text(description, field="description", max_length=300)
     _lock_tree(va.smart_account)
     va = VirtualAccount.objects.get(pk=va.pk)
     _check_sibling_name_free(va.parent, name, exclude=va)
     old = va.name
     va.name = name
     if description is not None:
-        va.description = description[:300]
+        va.description = description
     va.save()
     event_record(smart_account=va.smart_account, action="virtual_account.renamed", actor=actor, virtual_account=va,
                  obj=va, detail={"from": old, "to": name})
@@ -918,7 +919,8 @@ def access_request_create(
         raise ValidationError({"virtual_accounts": "Every Virtual Account must belong to this Smart Account."})
     if AccessRequest.objects.filter(smart_account=smart_account, requester=actor, status=AccessRequestStatus.PENDING).exists():
         raise ValidationError({"smart_account": "You already have a pending request for this account."})
-    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=(message or "")[:2000])
+    message = _clean_text(message, field="message", max_length=2000)
+    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=message)
     request.requested_virtual_accounts.set(virtual_accounts)
     event_record(smart_account=smart_account, action="access_request.created", actor=actor, obj=request,
                  detail={"scope": [va.name for va in virtual_accounts] or "account"})
@@ -971,10 +973,11 @@ def access_request_approve(
 
 @transaction.atomic
 def access_request_deny(*, access_request: AccessRequest, actor: User | None, reason: str = "") -> AccessRequest:
+    reason = _clean_text(reason, field="reason", max_length=2000)
     request = _pending_request(access_request)
     _require(actor, ADMINISTER, request.smart_account)
     request.status = AccessRequestStatus.DENIED
-    request.reason = (reason or "")[:2000]
+    request.reason = reason
     request.decided_by = actor
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
@@ -994,11 +997,13 @@ def support_case_open(*, actor: User, subject: str, body: str, smart_account: Sm
     subject = _clean_name(subject, field="subject", max_length=200)
     if not (body or "").strip():
         raise ValidationError({"body": "Describe the problem."})
+    body = refuse_control_characters(body.strip(), field="body")
+    order_number = refuse_control_characters((order_number or "").strip()[:40], field="order_number")
     if smart_account is not None and not permissions.can(actor, VIEW, smart_account):
         raise ValidationError({"smart_account": "Choose an account you have access to."})
     case = SupportCase.objects.create(user=actor, subject=subject, smart_account=smart_account,
-                                      order_number=(order_number or "").strip()[:40])
-    SupportMessage.objects.create(case=case, author=actor, body=body.strip())
+                                      order_number=order_number)
+    SupportMessage.objects.create(case=case, author=actor, body=body)
     return case
 
 
@@ -1007,9 +1012,10 @@ def support_case_reply(*, case: SupportCase, author: User, body: str, from_staff
     """A message on the case; staff replies are emailed to the user who opened it."""
     if not (body or "").strip():
         raise ValidationError({"body": "Write a message."})
+    body = refuse_control_characters(body.strip(), field="body")
     if not from_staff and author.pk != case.user_id:
         raise PermissionDenied("Not your case.")
-    message = SupportMessage.objects.create(case=case, author=author, body=body.strip(), from_staff=from_staff)
+    message = SupportMessage.objects.create(case=case, author=author, body=body, from_staff=from_staff)
     case.status = SupportCaseStatus.WAITING_ON_CUSTOMER if from_staff else SupportCaseStatus.OPEN
     case.save(update_fields=["status", "updated_at"])
     if from_staff:

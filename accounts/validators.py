@@ -1,0 +1,36 @@
+"""Checks that what people type can be stored as typed, shared by the services of every app
+(pages, API, admin and commands all reach them): a field-keyed ValidationError instead of a
+database error (PostgreSQL refuses NUL in text, UTF-8 has no encoding for half a surrogate
+pair, an email column holds 254 characters) or a control character kept in a name."""
+from __future__ import annotations
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+# The length of Django's EmailField (RFC 5321's limit on a path); `validate_email` alone lets
+# addresses of up to 320 characters through.
+EMAIL_MAX_LENGTH = 254
+LINE_BREAKS = "\t\n\r"
+
+
+def refuse_control_characters(text: str, *, field: str) -> str:
+    """`text` as it is, or a ValidationError keyed `field` if it holds a control character
+    (tabs and line breaks excepted: multi-line text keeps them) or a lone surrogate."""
+    for char in text:
+        if char not in LINE_BREAKS and unicodedata.category(char) in {"Cc", "Cs"}:
+            raise ValidationError({field: "Remove the control characters (such as NUL) from this text."})
+    return text
+
+
+def clean_email(value, *, field: str = "email", message: str = "Enter a valid email address.") -> str:
+    """An email address stripped and lower-case, or a ValidationError keyed `field`."""
+    email = str(value or "").strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError({field: f"An email address has at most {EMAIL_MAX_LENGTH} characters."})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({field: message})
+    return email
