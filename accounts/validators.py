@@ -1,13 +1,16 @@
 """Checks that what people type can be stored as typed, shared by the services of every app
 (pages, API, admin and commands all reach them): a field-keyed ValidationError instead of a
 database error (PostgreSQL refuses NUL in text, UTF-8 has no encoding for half a surrogate
-pair, an email column holds 254 characters) or a control character kept in a name."""
+pair, an email column holds 254 characters), a control character kept in a name, or a
+TypeError where a day was expected and a moment given."""
 from __future__ import annotations
 
+import datetime
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import models
 
 # The length of Django's EmailField (RFC 5321's limit on a path); `validate_email` alone lets
 # addresses of up to 320 characters through.
@@ -34,3 +37,17 @@ def clean_email(value, *, field: str = "email", message: str = "Enter a valid em
     except ValidationError:
         raise ValidationError({field: message})
     return email
+
+
+def clean_day(value, *, field: str) -> datetime.date | None:
+    """A day, or None: a date as it is; a datetime as a DateField stores it (an aware one on its
+    day in the current time zone, a naive one on its own date), so that it compares with days;
+    an ISO string parsed; anything else a ValidationError keyed `field`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    try:
+        return models.DateField().to_python(value)
+    except ValidationError:
+        raise ValidationError({field: "Give a day as YYYY-MM-DD."})

@@ -23,7 +23,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.db import models, transaction
 from django.db.models.functions import Upper
 from django.urls import reverse
@@ -53,6 +52,7 @@ from accounts.services import (
     partner_of,
     user_is_verified,
 )
+from accounts.validators import clean_day, clean_email, refuse_control_characters
 from licensing.models import (
     AlertPreferences,
     EntitlementSource,
@@ -233,7 +233,7 @@ def _clean_quantity(value) -> int | None:
         return None
     try:
         quantity = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return None
     if isinstance(value, float) and value != quantity:
         return None
@@ -271,11 +271,16 @@ def order_place(
         errors["end_customer_name"].append("Name the end customer.")
     elif len(name) > 200:
         errors["end_customer_name"].append("At most 200 characters.")
+    else:
+        try:
+            refuse_control_characters(name, field="end_customer_name")
+        except ValidationError as exc:
+            errors["end_customer_name"].extend(exc.message_dict["end_customer_name"])
     email = (end_customer_email or "").strip().lower()
     try:
-        validate_email(email)
-    except ValidationError:
-        errors["end_customer_email"].append("Enter the end-customer contact's email address.")
+        email = clean_email(email, field="end_customer_email", message="Enter the end-customer contact's email address.")
+    except ValidationError as exc:
+        errors["end_customer_email"].extend(exc.message_dict["end_customer_email"])
 
     reseller_obj = None
     if reseller not in (None, ""):
@@ -496,7 +501,7 @@ def _ship(line_ids: Iterable[int], *, actor: User | None, shipped_on: datetime.d
     it now, stops the whole call with a message naming it."""
     _require_staff(actor)
     today = timezone.localdate()
-    shipped_on = shipped_on or today
+    shipped_on = clean_day(shipped_on, field="shipped_on") or today
     if shipped_on > today:
         raise ValidationError({"shipped_on": "The ship date cannot be in the future."})
     line_ids = set(line_ids)
