@@ -69,6 +69,11 @@ def _virtual_account(request: HttpRequest, pk: int, capability=VIEW) -> VirtualA
     return permissions.get_or_404(request.user, VirtualAccount.objects.select_related("smart_account", "parent"), capability, pk=pk)
 
 
+def _tree_open_at(va: VirtualAccount) -> str:
+    """The account home with its tree opened down to `va` (deeper levels load on demand)."""
+    return f"{reverse('portal:smart_account_detail', args=[va.smart_account_id])}?open={va.pk}#va-{va.pk}"
+
+
 @login_required
 def smart_account_list(request: HttpRequest) -> HttpResponse:
     accounts = permissions.visible(request.user, SmartAccount).select_related("partner").order_by("kind", "name")
@@ -181,7 +186,7 @@ def virtual_account_create(request: HttpRequest, pk: int) -> HttpResponse:
         va = run_service(form, services.virtual_account_create, actor=request.user, **form.cleaned_data)
         if va is not None:
             messages.success(request, f"Virtual Account {va.name} created under {va.parent.name}.")
-            return redirect("portal:smart_account_detail", pk=sa.pk)
+            return redirect(_tree_open_at(va))
     return render(request, "accounts/virtual_account_form.html", {"form": form, "smart_account": sa, "creating": True})
 
 
@@ -212,7 +217,7 @@ def virtual_account_edit(request: HttpRequest, va_pk: int) -> HttpResponse:
                                description=data["description"], actor=request.user) is not None
         if done:
             messages.success(request, f"Virtual Account {data['name']} saved.")
-            return redirect("portal:smart_account_detail", pk=sa.pk)
+            return redirect(_tree_open_at(va))
     return render(request, "accounts/virtual_account_form.html", {"form": form, "smart_account": sa, "virtual_account": va})
 
 

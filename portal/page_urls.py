@@ -7,6 +7,8 @@ from . import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("sa/<int:pk>/", views.smart_account_detail, name="smart_account_detail"),
+    path("sa/<int:pk>/tree/<int:va_pk>/children/", views.virtual_account_children, name="virtual_account_children"),
+    path("sa/<int:pk>/tree/search/", views.virtual_account_search, name="virtual_account_search"),
     path("invite/<str:token>/", views.invitation_landing, name="invitation_landing"),
     # Help, privacy, support and API keys: pages of the accounts app at the top level.
     path("help/", account_views.help_page, {"topic": "index"}, name="help_index"),

@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from accounts import permissions, services as account_services
 from accounts.models import InvitationPurpose, Role, SmartAccount, SmartAccountKind
-from accounts.permissions import ADMINISTER, HOLD, OPERATE, STRUCTURE, VIEW
+from accounts.permissions import ADMINISTER, HOLD, OPERATE, VIEW
 from licensing import selectors as licensing_selectors
 from licensing.models import Shortage
 from licensing.views import ScopeUrls
 from orders import selectors as order_selectors
 
-from .selectors import virtual_account_tree
+from . import selectors
 
 # The dashboard details this many customer accounts (chart and lists; those in shortage first)
 # and lists the compliance of this many.
@@ -67,41 +68,72 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", context)
 
 
+def _account(request: HttpRequest, pk: int) -> SmartAccount:
+    """The Smart Account of a tree page, if the user may see it (404 otherwise)."""
+    return permissions.get_or_404(
+        request.user, SmartAccount.objects.select_related("partner", "contact", "default_virtual_account"), VIEW, pk=pk
+    )
+
+
+def _pk(value) -> int | None:
+    """A primary key from the URL or the query string, or None if it cannot be one (a bigint)."""
+    value = str(value)
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
 @login_required
 def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    sa = permissions.get_or_404(request.user, SmartAccount.objects.select_related("partner", "contact"), VIEW, pk=pk)
+    """The account home: the top of the Virtual Account tree (deeper levels load on demand),
+    with a VA named by `?open=` shown and marked (the search's results link here)."""
     user = request.user
-    nodes = virtual_account_tree(user, sa)
-    structure_ids = set(permissions.visible_virtual_accounts(user, STRUCTURE).filter(smart_account=sa).values_list("pk", flat=True))
-    restructure_ids = set(
-        permissions.visible_virtual_accounts(user, STRUCTURE, strictly_below=True).filter(smart_account=sa).values_list("pk", flat=True)
-    )
-    is_sa_admin = permissions.can(user, ADMINISTER, sa)
-    for node in nodes:
-        node.can_create_child = node.va.pk in structure_ids
-        node.can_restructure = node.va.parent_id is not None and (is_sa_admin or node.va.pk in restructure_ids)
+    sa = _account(request, pk)
+    rights = permissions.TreeRights(user, sa)
+    nodes, opened = selectors.account_tree_top(rights, open_pk=_pk(request.GET.get("open", "")))
+    is_sa_admin = rights.whole_account(ADMINISTER)
     context = {
         "smart_account": sa,
         "nodes": nodes,
+        "opened": opened,
         "is_sa_admin": is_sa_admin,
-        "can_manage_users": is_sa_admin or permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa).exists(),
-        "can_operate": permissions.can(user, OPERATE, sa) if not sa.is_holding else False,
+        "can_manage_users": is_sa_admin or bool(rights.subtrees(ADMINISTER)),
+        "can_operate": rights.whole_account(OPERATE) if not sa.is_holding else False,
         "can_hold": sa.is_holding and permissions.can(user, HOLD, sa),
-        "roles": [(Role(role).label, va) for role, va in permissions.roles_of(user, sa)],
+        "roles": [(Role(role).label, va) for role, va in rights.roles],
     }
     if not sa.is_holding:
-        # Compliance: the open shortages of the Virtual Accounts the user may see, per VA.
-        short_vas = licensing_selectors.open_shortages(
-            licensing_selectors.virtual_accounts_in_scope(user, smart_account=sa)
-        ).values_list("virtual_account_id", "product_id")
-        short_vas = list(short_vas)
-        short_by_va: dict[int, int] = {}
-        for va_id, _ in short_vas:
-            short_by_va[va_id] = short_by_va.get(va_id, 0) + 1
-        for node in nodes:
-            node.shortage_products = short_by_va.get(node.va.pk, 0)
-        context["shortage_products"] = len({product_id for _, product_id in short_vas})
+        # Compliance: the products in shortage in the Virtual Accounts the user may see (all of
+        # them with an account-wide role: no check per VA then).
+        scope = licensing_selectors.virtual_accounts_in_scope(
+            None if rights.whole_account(VIEW) else user, smart_account=sa
+        )
+        context["shortage_products"] = (
+            licensing_selectors.open_shortages(scope).order_by().values("product_id").distinct().count()
+        )
     return render(request, "portal/smart_account_detail.html", context)
+
+
+@require_GET
+@login_required
+def virtual_account_children(request: HttpRequest, pk: int, va_pk: int) -> HttpResponse:
+    """The rows of a Virtual Account's children, for the tree's expand control (htmx)."""
+    rights = permissions.TreeRights(request.user, _account(request, pk))
+    nodes = selectors.virtual_account_children(rights, va_pk) if _pk(va_pk) else None
+    if nodes is None:
+        raise Http404("No Virtual Account found.")
+    context = {"smart_account": rights.smart_account, "nodes": nodes, "is_sa_admin": rights.whole_account(ADMINISTER)}
+    return render(request, "portal/_virtual_account_rows.html", context)
+
+
+@require_GET
+@login_required
+def virtual_account_search(request: HttpRequest, pk: int) -> HttpResponse:
+    """Virtual Accounts of the tree by part of their name, each linking to the tree opened
+    down to it (htmx, the search box of the account home)."""
+    sa = _account(request, pk)
+    query = request.GET.get("q", "").strip()[:100]
+    hits, more = selectors.virtual_account_search(request.user, sa, query) if query else ([], False)
+    return render(request, "portal/_virtual_account_search.html",
+                  {"smart_account": sa, "query": query, "hits": hits, "more": more})
 
 
 def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:

@@ -52,12 +52,21 @@ def test_account_invisible_to_outsider_is_404(client, acme):
     assert client.post(f"/sa/virtual-accounts/{acme['us'].pk}/delete/").status_code == 404
 
 
+def _children_url(acme, va) -> str:
+    return f"/sa/{acme['sa'].pk}/tree/{va.pk}/children/"
+
+
 def test_sa_viewer_sees_tree_but_may_not_manage_users(client, acme):
     viewer = _grant(acme, "vic@acme.example", Role.SA_VIEWER)
     client.force_login(viewer)
     page = client.get(f"/sa/{acme['sa'].pk}/")
     assert page.status_code == 200
-    assert b"Sacramento" in page.content and b"EMEA" in page.content
+    # The top of the tree; the rest comes from the expand controls, a level at a time.
+    assert b"US" in page.content and b"EMEA" in page.content and b"Sacramento" not in page.content
+    assert f'hx-get="{_children_url(acme, acme["us"])}"'.encode() in page.content
+    us_children = client.get(_children_url(acme, acme["us"])).content.decode()
+    assert "Finance" in us_children and f'hx-get="{_children_url(acme, acme["finance"])}"' in us_children
+    assert b"Sacramento" in client.get(_children_url(acme, acme["finance"])).content
     assert client.get(f"/sa/{acme['sa'].pk}/users/").status_code == 403
     assert client.post(f"/sa/virtual-accounts/{acme['us'].pk}/delete/").status_code == 403
 
@@ -66,8 +75,11 @@ def test_va_user_sees_own_subtree_and_the_path_above_only_as_navigation(client, 
     bob = _grant(acme, "bob@acme.example", Role.VA_USER, acme["finance"])
     client.force_login(bob)
     html = client.get(f"/sa/{acme['sa'].pk}/").content.decode()
+    # The page opens down to bob's VA and its children.
     assert "Finance" in html and "Sacramento" in html
     assert "EMEA" not in html
+    assert client.get(_children_url(acme, acme["emea"])).status_code == 404
+    assert "EMEA" not in client.get(_children_url(acme, acme["root"])).content.decode()
     # US is on the path: its name is shown, greyed, with no counts.
     assert re.search(r'title="Shown for navigation only">US<', html)
 
@@ -201,7 +213,9 @@ def _tree(alice, root, count):
 
 @pytest.mark.parametrize("role", [Role.SA_ADMIN, Role.VA_USER])
 def test_tree_page_runs_a_constant_number_of_queries(client, role):
-    counts = []
+    """The page, the children of a node and the search, at 10 and at 500 Virtual Accounts: the
+    same queries, and the page shows the same top of the tree."""
+    counts, rows = [], []
     for size in (10, 500):
         alice = UserFactory()
         sa = services.smart_account_create(name=f"Big {size}", domain=alice.email_domain, actor=alice)
@@ -212,12 +226,20 @@ def test_tree_page_runs_a_constant_number_of_queries(client, role):
             first = VirtualAccount.objects.get(smart_account=sa, name="VA 0")
             services.role_grant(smart_account=sa, email=viewer.email, role=role, virtual_account=first, actor=alice)
         client.force_login(viewer)
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(f"/sa/{sa.pk}/")
-        assert response.status_code == 200
-        assert response.content.count(b'data-level="') >= (size if role == Role.SA_ADMIN else 2)
-        counts.append(len(ctx.captured_queries))
+        first = VirtualAccount.objects.get(smart_account=sa, name="VA 0")  # with three children at both sizes
+        measured = {}
+        for label, url in (("page", f"/sa/{sa.pk}/"), ("children", f"/sa/{sa.pk}/tree/{first.pk}/children/"),
+                           ("search", f"/sa/{sa.pk}/tree/search/?q=VA+3")):
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(url)
+            assert response.status_code == 200, url
+            measured[label] = len(ctx.captured_queries)
+            if label == "page":
+                rows.append(response.content.count(b'data-level="'))
+        counts.append(measured)
     assert counts[0] == counts[1], counts
+    # The root and VA 0-2 for the admin; for the VA user the root (the path), VA 0 and its children.
+    assert rows == [4, 4] if role == Role.SA_ADMIN else rows == [5, 5], rows
 
 
 def test_creating_an_account_returns_to_a_safe_next_page_only(client):
