@@ -208,6 +208,20 @@ def can(user, capability: Capability, obj) -> bool:
     raise TypeError(f"permissions.can does not know how to decide on {type(obj).__name__}")
 
 
+def sees_whole_account(user, smart_account: SmartAccount, capability: Capability = VIEW) -> bool:
+    """Does `visible(user, M, capability)` hold every row of this account (staff, or an SA role
+    granting `capability`)? Then a read of the account may skip the per-row check, which costs
+    more than the read itself on a big log. VA roles see their subtrees only, and a holding
+    account's members its account-wide rows only: False for them. At most one query."""
+    if _is_anonymous(user):
+        return False
+    if _is_staff(user):
+        return True
+    return SmartAccountRole.objects.filter(
+        user=user, content_object=smart_account, permission__codename__in=SA_ROLES_FOR[capability]
+    ).exists()
+
+
 def can_restructure(user, virtual_account: VirtualAccount) -> bool:
     """Rename/move/delete a VA: SA admins anywhere; VA admins only strictly below their VA.
     Never the root DEFAULT (DESIGN.md §2: every account keeps it)."""

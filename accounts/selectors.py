@@ -32,6 +32,15 @@ def smart_accounts_for_switcher(*, user) -> QuerySet[SmartAccount]:
     return permissions.visible(user, SmartAccount).only("id", "name", "kind", "domain").order_by("name")[:50]
 
 
+def virtual_accounts_named_like(virtual_accounts: QuerySet[VirtualAccount], query: str, *, limit: int) -> list[VirtualAccount]:
+    """Of these Virtual Accounts (narrowed to what the user may see by the caller), those whose
+    name contains `query` in any case (all for an empty query), in tree order, with their parent
+    (two of one name tell apart by it): at most `limit`. One query."""
+    query = query.strip()
+    found = virtual_accounts.filter(name__icontains=query) if query else virtual_accounts
+    return list(found.select_related("parent").order_by("tree_id", "lft")[:limit])
+
+
 # --- partner pages, privacy and support (issue 3) ------------------------------------------
 
 

@@ -10,9 +10,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.forms import VirtualAccountChoiceField
-from accounts.models import Event, VirtualAccount
+from accounts.models import Event, EventAction, VirtualAccount
 
-from .forms import ProductChoiceField
+from .forms import ProductChoiceField, QuickSelect, VirtualAccountSearchInput
 from .models import ClassicLicense, Device, DeviceStatus, DeviceUsage, Product, RegistrationToken, TokenStatus
 
 
@@ -115,12 +115,37 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+# A scope with more Virtual Accounts than this gets a search box instead of a select (a select
+# of 2,000 took longer to render than the event log's queries took to run).
+VIRTUAL_ACCOUNT_SELECT_LIMIT = 100
+
+# Families of event types named as the pages name them (others: the family with spaces).
+EVENT_FAMILY_NAMES = {
+    "alerts": "alert", "licenses": "license", "pak": "PAK", "smart_account": "Smart Account",
+    "virtual_account": "Virtual Account",
+}
+
+
+def event_type_choices() -> list:
+    """Every type of event (`EventAction`) grouped by family, the whole family first ("device.":
+    every device event), families by name."""
+    families: dict[str, list[tuple[str, str]]] = {}
+    for action in EventAction:
+        families.setdefault(action.value.split(".", 1)[0], []).append((action.value, action.label))
+    choices = []
+    for family, types in sorted(families.items()):
+        name = EVENT_FAMILY_NAMES.get(family, family.replace("_", " "))
+        choices.append((name[:1].upper() + name[1:], [(f"{family}.", f"All {name} events"), *types]))
+    return choices
+
+
 class EventFilterSet(django_filters.FilterSet):
     """Over `selectors.events(...)` (the account's log as the user may see it)."""
 
-    action = django_filters.ChoiceFilter(choices=[], method="filter_action", label="Type", empty_label="Any type")
+    action = django_filters.ChoiceFilter(choices=event_type_choices, method="filter_action", label="Type",
+                                         empty_label="Any type", widget=QuickSelect)
     virtual_account = VirtualAccountFilter(queryset=VirtualAccount.objects.none(), method="filter_virtual_account",
-                                           label="Virtual Account", empty_label="All")
+                                           label="Virtual Account", empty_label="All", widget=QuickSelect)
     actor = django_filters.CharFilter(method="filter_actor", label="Actor", widget=_search("Email, or “system”"))
     since = django_filters.DateFilter(method="filter_since", label="From", widget=_date())
     until = django_filters.DateFilter(method="filter_until", label="Until", widget=_date())
@@ -129,12 +154,21 @@ class EventFilterSet(django_filters.FilterSet):
         model = Event
         fields: list[str] = []
 
-    def __init__(self, *args, virtual_accounts: QuerySet[VirtualAccount], actions: list[str], **kwargs):
+    def __init__(self, *args, virtual_accounts: QuerySet[VirtualAccount], virtual_account_search_url: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["virtual_account"].queryset = virtual_accounts.order_by("tree_id", "lft")
-        # Each kind of event, and each family of them ("device.*": every device event).
-        families = sorted({a.split(".", 1)[0] for a in actions if "." in a})
-        self.filters["action"].extra["choices"] = [(f"{f}.", f"{f}: all") for f in families] + [(a, a) for a in actions]
+        virtual_accounts = virtual_accounts.order_by("tree_id", "lft")
+        self.filters["virtual_account"].queryset = virtual_accounts
+        # One query either way: the first VAs (their labels), listed if that is all of them.
+        field = self.form.fields["virtual_account"]
+        few = list(virtual_accounts.values_list("pk", "name", "level", named=True)[:VIRTUAL_ACCOUNT_SELECT_LIMIT + 1])
+        if len(few) <= VIRTUAL_ACCOUNT_SELECT_LIMIT:
+            field.widget.choices = [("", field.empty_label), *((va.pk, field.label_from_instance(va)) for va in few)]
+        else:
+            chosen = None
+            if self.form.is_bound:
+                self.form.is_valid()  # validated once; the filtering reuses it
+                chosen = self.form.cleaned_data.get("virtual_account")
+            field.widget = VirtualAccountSearchInput(search_url=virtual_account_search_url, chosen=chosen)
 
     def filter_action(self, queryset, name, value):
         return queryset.filter(action__startswith=value) if value.endswith(".") else queryset.filter(action=value)

@@ -429,9 +429,11 @@ def events(
     """The account's event log as `user` may see it, newest first. `action`: exact, or a prefix
     ending in "." or "*" (`device.` = every device event); `virtual_account`: that VA and its
     subtree; `actor`: an email (or "system"); `since`/`until`: dates, inclusive."""
-    qs = Event.objects.filter(smart_account=smart_account) if user is None else permissions.visible(user, Event).filter(
-        smart_account=smart_account
-    )
+    if user is None or permissions.sees_whole_account(user, smart_account):
+        # No per-row check for account-wide readers: on a big log it cost ten times the count.
+        qs = Event.objects.filter(smart_account=smart_account)
+    else:
+        qs = permissions.visible(user, Event).filter(smart_account=smart_account)
     if action:
         action = action.strip()
         qs = qs.filter(action__startswith=action.rstrip("*")) if action.endswith((".", "*")) else qs.filter(action=action)

@@ -23,6 +23,7 @@ SCOPED = [
     ("devices/move/", views.device_move, "device_move"),
     ("events/", views.event_list, "event_list"),
     ("events/export/", views.event_export, "event_export"),
+    ("virtual-accounts/search/", views.virtual_account_search, "virtual_account_search"),
     ("reconciliation/", views.reconciliation, "reconciliation"),
     ("reconciliation/export/", views.reconciliation_export, "reconciliation_export"),
 ]

@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
+from accounts import selectors as account_selectors
 from accounts.forms import run_service
 from accounts.models import SmartAccount, SmartAccountKind, User, VirtualAccount
 from accounts.permissions import ADMINISTER, OPERATE, VIEW
@@ -50,6 +51,7 @@ from .templatetags.licensing_ui import event_summary
 
 PER_PAGE = 25
 EVENTS_PER_PAGE = 50
+VA_SUGGESTIONS = 20  # names a Virtual Account search box suggests at a time
 NEW_TOKEN_SESSION_KEY = "licensing_new_token"
 DASHBOARD_PERIODS = (30, 90, 365)
 
@@ -733,9 +735,9 @@ def classic_license_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _events(request: HttpRequest, scope: Scope) -> EventFilterSet:
     base = selectors.events(scope.smart_account, user=request.user, virtual_account=scope.virtual_account)
-    actions = sorted(set(base.order_by().values_list("action", flat=True).distinct()))
     return EventFilterSet(request.GET or None, queryset=base.select_related("virtual_account", "actor"),
-                          virtual_accounts=scope.virtual_accounts, actions=actions)
+                          virtual_accounts=scope.virtual_accounts,
+                          virtual_account_search_url=scope.url["virtual_account_search"])
 
 
 @require_GET
@@ -767,6 +769,21 @@ def event_export(request: HttpRequest, sa_pk: int | None = None, va_pk: int | No
 
 def _json(value) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)
+
+
+# --- a filter's Virtual Account, found by name ---------------------------------------------------
+
+
+@require_GET
+@login_required
+def virtual_account_search(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None = None) -> HttpResponse:
+    """The suggestions of a filter's Virtual Account box (htmx, licensing.forms.VirtualAccountSearchInput):
+    the scope's Virtual Accounts the user may see whose name contains `q`, the first few in tree order."""
+    scope = _scope(request, sa_pk, va_pk)
+    query = request.GET.get("q", "")[:100].strip()
+    found = account_selectors.virtual_accounts_named_like(scope.virtual_accounts, query, limit=VA_SUGGESTIONS + 1)
+    context = {"virtual_accounts": found[:VA_SUGGESTIONS], "more": len(found) > VA_SUGGESTIONS, "query": query}
+    return render(request, "licensing/_virtual_account_options.html", context)
 
 
 # --- reconciliation (flow 11) ------------------------------------------------------------------

@@ -105,6 +105,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Wait for the writer lock instead of failing at once under concurrent requests.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: the portal asks short questions, and compiling their plans cost more than running
+    # them (140 ms of JIT for a 10 ms count of a partner's orders, bench/run.py). Options given
+    # in PGOPTIONS or DATABASE_URL (?options=…) are kept (libpq reads PGOPTIONS only without these).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    given = " ".join(filter(None, [env("PGOPTIONS"), options.get("options", "")]))
+    options["options"] = given if "jit" in given else f"-c jit=off {given}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

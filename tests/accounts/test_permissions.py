@@ -278,6 +278,29 @@ def test_account_wide_rows_are_visible_to_sa_roles(acme):
     assert set(permissions.visible(va_viewer, Event)) == {in_finance}
 
 
+@pytest.mark.parametrize("role", [*ROLES, "staff"])
+def test_sees_whole_account_only_when_the_per_row_check_would_keep_every_row(acme, role):
+    # The shortcut (read the account without the per-row check) may never show more than it.
+    user = UserFactory(is_staff=True) if role == "staff" else cast(role, acme)
+    EventFactory(smart_account=acme.sa, virtual_account=None, action="role.granted")
+    EventFactory(smart_account=acme.sa, virtual_account=acme.finance)
+    EventFactory(smart_account=acme.sa, virtual_account=acme.emea)
+    every_row = set(Event.objects.filter(smart_account=acme.sa))
+    keeps_every_row = set(permissions.visible(user, Event).filter(smart_account=acme.sa)) == every_row
+
+    assert permissions.sees_whole_account(user, acme.sa) is keeps_every_row
+    assert keeps_every_row is (role in ("sa_admin", "sa_user", "sa_viewer", "staff"))
+    assert permissions.sees_whole_account(user, acme.sa, OPERATE) is (role in ("sa_admin", "sa_user", "staff"))
+    assert permissions.sees_whole_account(user, SmartAccountFactory()) is (role == "staff")
+
+
+def test_sees_whole_account_is_no_for_anonymous_and_inactive_users(acme):
+    inactive = UserFactory(is_staff=True, is_active=False)
+
+    assert permissions.sees_whole_account(AnonymousUser(), acme.sa) is False
+    assert permissions.sees_whole_account(inactive, acme.sa) is False
+
+
 def test_get_or_404_hides_invisible_objects_and_forbids_visible_ones(acme):
     viewer = cast("va_viewer", acme)
 

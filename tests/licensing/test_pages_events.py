@@ -1,16 +1,18 @@
 """The event log page: the account's events as the user may see them, filtered by type,
 Virtual Account, actor and date, paginated, exported as CSV."""
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Event
+from accounts.models import Event, EventAction
+from licensing import filtersets, views
 from licensing.services import license_transfer, token_create
 
 from ..factories import EntitlementFactory, EventFactory
-from .pages_support import csv_rows, html
+from .pages_support import csv_rows, html, queries
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +59,9 @@ def test_the_log_filters_by_type_virtual_account_actor_and_date(client, acme, lo
 def test_a_va_role_sees_only_its_subtrees_events(client, acme, log):
     client.force_login(acme.va_viewer)
     page = html(client.get(url(acme)))
-    assert "Registration token" in page and "OLD0001" not in page
-    assert "smart_account.created" not in page  # account-wide events need an account-wide role
+    table = page[page.index('id="event-table"'):]
+    assert "Registration token" in table and "OLD0001" not in table
+    assert "smart_account.created" not in table  # account-wide events need an account-wide role
 
 
 def test_the_csv_export_contains_the_filtered_rows(client, acme, log):
@@ -78,3 +81,146 @@ def test_the_log_pages(client, acme):
     client.force_login(acme.admin)
     page = html(client.get(url(acme)))
     assert "Page 1 of 2" in page
+
+
+# --- the type filter: every type there is, not those the log happens to hold ----------------------
+
+
+def _select(page: str, name: str) -> str:
+    return re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+
+
+def test_the_type_filter_offers_every_type_of_event_by_family(client, acme, log):
+    client.force_login(acme.admin)
+    types = _select(html(client.get(url(acme))), "action")
+    offered = re.findall(r'<option value="([^"]+)"', types)
+
+    assert set(EventAction.values) <= set(offered)  # also those that never happened here
+    assert '<optgroup label="Device">' in types and '<option value="device.">All device events</option>' in types
+    assert offered.index("device.") < offered.index("device.registered")  # the family, then its types
+    assert '<option value="pak.converted">PAK converted</option>' in types
+
+
+def test_filtering_by_a_type_the_log_does_not_hold_finds_nothing(client, acme, log):
+    client.force_login(acme.admin)
+    page = html(client.get(url(acme), {"action": EventAction.PAK_CONVERTED}))
+
+    assert "No events match these filters" in page
+    assert '<option value="pak.converted" selected>' in page
+
+
+def test_an_unknown_type_is_refused_not_ignored_silently(client, acme, log):
+    client.force_login(acme.admin)
+    page = html(client.get(url(acme), {"action": "device.exploded"}))
+
+    assert "Select a valid choice" in page
+
+
+# --- the Virtual Account filter: a select while short, a search box when long -------------------
+
+
+@pytest.fixture
+def long_tree(monkeypatch):
+    """Two Virtual Accounts count as too many to list (the box is tested without 101 of them)."""
+    monkeypatch.setattr(filtersets, "VIRTUAL_ACCOUNT_SELECT_LIMIT", 1)
+
+
+def test_a_short_tree_is_a_select_of_its_virtual_accounts(client, acme, log):
+    client.force_login(acme.admin)
+    vas = _select(html(client.get(url(acme))), "virtual_account")
+
+    assert re.findall(r'<option value="(\d*)"', vas) == ["", *(str(va.pk) for va in (acme.root, acme.europe, acme.us, acme.finance))]
+
+
+def test_a_long_tree_is_a_search_box_that_filters_by_id_and_shows_the_name(client, acme, log, long_tree):
+    client.force_login(acme.admin)
+    page = html(client.get(url(acme), {"virtual_account": acme.europe.pk}))
+    table = page[page.index('id="event-table"'):]
+
+    assert '<select name="virtual_account"' not in page
+    assert f'<input type="hidden" name="virtual_account" id="id_virtual_account_value" value="{acme.europe.pk}">' in page
+    assert re.search(r'<input type="search" id="id_virtual_account"[^>]* value="Europe"', page)
+    search = reverse("licensing:virtual_account_search", kwargs={"sa_pk": acme.account.pk})
+    assert f'hx-get="{search}"' in page
+    assert "moved from Europe" in table and "Registration token" not in table  # filtered as before
+
+
+def test_a_long_tree_box_is_empty_when_no_virtual_account_is_chosen(client, acme, log, long_tree):
+    client.force_login(acme.admin)
+    page = html(client.get(url(acme)))
+
+    assert '<input type="hidden" name="virtual_account" id="id_virtual_account_value" value="">' in page
+    assert re.search(r'<input type="search" id="id_virtual_account"[^>]* value=""', page)
+
+
+def test_a_long_tree_box_refuses_a_virtual_account_the_user_does_not_see(client, acme, log, long_tree):
+    client.force_login(acme.va_viewer)
+    page = html(client.get(url(acme), {"virtual_account": acme.europe.pk}))
+
+    assert "Select a valid choice" in page
+    assert '<input type="hidden" name="virtual_account" id="id_virtual_account_value" value="">' in page
+
+
+def test_the_box_costs_no_more_queries_than_the_select(client, acme, log, monkeypatch):
+    client.force_login(acme.admin)
+    filtered = url(acme) + f"?virtual_account={acme.europe.pk}"
+    as_select = [queries(client, url(acme)), queries(client, filtered)]
+    monkeypatch.setattr(filtersets, "VIRTUAL_ACCOUNT_SELECT_LIMIT", 1)
+    as_box = [queries(client, url(acme)), queries(client, filtered)]
+
+    assert as_box == as_select
+
+
+# --- the suggestions of the box -----------------------------------------------------------------
+
+
+def search(client, acme, q: str = "", **scope):
+    return client.get(reverse("licensing:virtual_account_search", kwargs=scope or {"sa_pk": acme.account.pk}), {"q": q})
+
+
+def suggested(response) -> list[str]:
+    assert response.status_code == 200
+    return re.findall(r'data-va-id="(\d+)" data-va-name="([^"]*)"', html(response))
+
+
+def test_the_suggestions_are_the_names_containing_the_text_in_tree_order(client, acme):
+    client.force_login(acme.sa_viewer)
+
+    assert suggested(search(client, acme, "e")) == [
+        (str(acme.root.pk), "DEFAULT"), (str(acme.europe.pk), "Europe"), (str(acme.finance.pk), "Finance")]
+    assert suggested(search(client, acme, "EUR")) == [(str(acme.europe.pk), "Europe")]
+    assert len(suggested(search(client, acme, ""))) == 4  # nothing typed: the first of the tree
+    assert "in US" in html(search(client, acme, "fin"))  # with its parent, names repeat
+
+
+def test_a_va_role_is_suggested_only_its_subtree(client, acme):
+    client.force_login(acme.va_viewer)
+
+    assert suggested(search(client, acme, "")) == [(str(acme.us.pk), "US"), (str(acme.finance.pk), "Finance")]
+    assert suggested(search(client, acme, "Europe")) == []
+    assert "No Virtual Account you see has “Europe” in its name" in html(search(client, acme, "Europe"))
+
+
+def test_a_virtual_account_scope_suggests_its_subtree_only(client, acme):
+    client.force_login(acme.admin)
+
+    assert suggested(search(client, acme, "", va_pk=acme.us.pk)) == [(str(acme.us.pk), "US"), (str(acme.finance.pk), "Finance")]
+
+
+def test_the_suggestions_say_when_there_are_more(client, acme, monkeypatch):
+    monkeypatch.setattr(views, "VA_SUGGESTIONS", 2)
+    client.force_login(acme.admin)
+    response = search(client, acme, "")
+
+    assert len(suggested(response)) == 2
+    assert "The first 2 are shown: type more of the name." in html(response)
+
+
+def test_the_suggestions_are_for_signed_in_users_who_see_the_account(client, acme):
+    anonymous = search(client, acme, "e")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("account_login"))
+
+    client.force_login(acme.outsider)
+    assert search(client, acme, "e").status_code == 404
+    client.force_login(acme.va_viewer)
+    assert search(client, acme, "e", va_pk=acme.europe.pk).status_code == 404  # not their subtree

@@ -39,6 +39,7 @@ PAGES = {
     "events": scoped("event_list"),
     "events filtered": lambda acme, scope: scoped("event_list")(acme, scope) + f"?action=device.&virtual_account={acme.us.pk}",
     "event export": scoped("event_export"),
+    "virtual account search": lambda acme, scope: scoped("virtual_account_search")(acme, scope) + "?q=e",
     "reconciliation": scoped("reconciliation"),
     "reconciliation export": scoped("reconciliation_export"),
 }

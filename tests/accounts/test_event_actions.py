@@ -1,0 +1,66 @@
+"""`EventAction` lists every action the services record (the event log's type filter offers
+exactly these): read from the services' source, so that a new kind of event cannot be recorded
+without being listed."""
+import ast
+from pathlib import Path
+
+from django.conf import settings
+
+from accounts.models import EventAction
+
+SERVICES = ["accounts/services.py", "licensing/services.py", "orders/services.py"]
+
+
+def _strings(node: ast.AST) -> set[str]:
+    """The string constants in an expression (`"a.b" if started else "a.c"` gives both)."""
+    return {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
+def recorded_actions(source: str) -> set[str]:
+    """The actions passed to `event_record`: written out at the call, or held by a variable of
+    the calling function (assigned there, or a parameter filled in by the function's callers)."""
+    tree = ast.parse(source)
+    functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+    found: set[str] = set()
+    for function in functions.values():
+        for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+            if getattr(call.func, "id", None) != "event_record":
+                continue
+            action = next(k.value for k in call.keywords if k.arg == "action")
+            if not isinstance(action, ast.Name):
+                found |= _strings(action)
+                continue
+            for assign in (n for n in ast.walk(function) if isinstance(n, ast.Assign)):
+                if any(getattr(t, "id", None) == action.id for t in assign.targets):
+                    found |= _strings(assign.value)
+            params = [a.arg for a in function.args.args]
+            if action.id in params:
+                position = params.index(action.id)
+                for caller in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+                    if getattr(caller.func, "id", None) == function.name:
+                        args = [*caller.args[position:position + 1], *(k.value for k in caller.keywords if k.arg == action.id)]
+                        found |= set().union(*(_strings(a) for a in args))
+    return found
+
+
+def test_every_action_the_services_record_is_an_event_action():
+    recorded = set().union(*(recorded_actions((Path(settings.BASE_DIR) / path).read_text()) for path in SERVICES))
+
+    assert recorded - set(EventAction.values) == set()
+    assert set(EventAction.values) - recorded == set()  # and nothing listed that is never recorded
+
+
+def test_actions_in_a_variable_are_followed_to_where_they_are_written():
+    source = '''
+def _announce(started):
+    action = "compliance.shortage_started" if started else "compliance.shortage_cleared"
+    event_record(smart_account=sa, action=action)
+
+def _status(sa, action):
+    event_record(smart_account=sa, action=action)
+
+def suspend(sa):
+    return _status(sa, "smart_account.suspended")
+'''
+    assert recorded_actions(source) == {
+        "compliance.shortage_started", "compliance.shortage_cleared", "smart_account.suspended"}
