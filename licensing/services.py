@@ -17,7 +17,8 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -281,35 +282,36 @@ def pool_lock(virtual_accounts: Iterable[VirtualAccount | int]) -> dict[int, Vir
     VAs of one account are locked independently (two transfers, or two devices reporting, in
     different VAs never queue for each other). VA rows are NO KEY UPDATE-locked: they exclude
     each other and tree writes, but not the inserts that merely reference them (device
-    registrations, events, entitlements).
+    registrations, events, entitlements). Both kinds are taken by one statement (one round trip).
     """
     if not transaction.get_connection().in_atomic_block:
         raise transaction.TransactionManagementError("pool_lock() holds its locks until commit; call it in a transaction.")
+    return {va.pk: va for va in _pool_lock_query(virtual_accounts).select_related("smart_account")}
+
+
+def _pool_lock_query(virtual_accounts: Iterable[VirtualAccount | int]):
+    """The statement of pool_lock: the VA rows, NO KEY UPDATE-locked by ascending id, their
+    Smart Account rows KEY SHARE-locked before them (PostgreSQL)."""
     ids = sorted({va if isinstance(va, int) else va.pk for va in virtual_accounts})
-    _lock_accounts_of(ids)
-    return {
-        va.pk: va
-        for va in VirtualAccount.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("smart_account")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    rows = VirtualAccount.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("pk")
+    if transaction.get_connection().vendor == "postgresql":
+        rows = rows.filter(_accounts_key_shared(ids))
+    return rows
 
 
-def _lock_accounts_of(virtual_account_ids: list[int]) -> None:
-    """KEY SHARE-lock the Smart Account rows of these VAs, by id (see pool_lock). SQLite has no
-    row locks (a writing transaction holds the whole database): nothing to take there."""
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        return
+def _accounts_key_shared(virtual_account_ids: list[int]) -> RawSQL:
+    """A condition that KEY SHARE-locks the Smart Account rows of these VAs, by ascending id,
+    and is always true (see pool_lock). It is an uncorrelated subquery, so PostgreSQL runs it
+    once, before the first VA row reaches the row-locking step: the account rows are locked
+    before the VA rows, in the same statement (one round trip for the whole lock). SQLite has
+    no row locks (a writing transaction holds the whole database): nothing to take there."""
     sa, va = SmartAccount._meta.db_table, VirtualAccount._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {sa}.id FROM {sa} WHERE {sa}.id IN (SELECT smart_account_id FROM {va} WHERE id = ANY(%s))"
-            f" ORDER BY {sa}.id FOR KEY SHARE OF {sa}",
-            [virtual_account_ids],
-        )
-        cursor.fetchall()
+    return RawSQL(
+        f"(SELECT count(*) FROM (SELECT {sa}.id FROM {sa} WHERE {sa}.id IN"
+        f" (SELECT smart_account_id FROM {va} WHERE id = ANY(%s)) ORDER BY {sa}.id FOR KEY SHARE OF {sa}) AS locked) >= 0",
+        (virtual_account_ids,),
+        output_field=BooleanField(),
+    )
 
 
 TransferLine = tuple[Product, int] | dict[str, Any]
@@ -513,37 +515,34 @@ def compliance_update(
     *,
     virtual_account: VirtualAccount,
     products: Iterable[Product] | None = None,
-    positions: dict[int, selectors.LicenseLine] | None = None,
+    standing: dict[int, selectors.PoolStanding] | None = None,
     actor: User | None = None,
     cause: str = "",
 ) -> list[Shortage]:
     """Bring the record of shortages of these products in this VA in line with its pool: open a
     Shortage for each product now short without an open one, clear the open one of each product
     back in compliance, and announce each crossing (an Event, and the `insufficient_licenses`
-    or `licenses_sufficient` email owed to the account's admins).
+    or `licenses_sufficient` email owed to the account's admins). `standing`: the pool's
+    position with its open shortages (`selectors.pool_standing`), read by the caller under the
+    lock; else read here for `products` (one query). Nothing is written when nothing crosses.
 
     Call it holding the VA's pool lock (`pool_lock`), after the change: the open-shortage record
     is then compared with the pool by one writer at a time, so a crossing is announced once
     however many writers race (and the database refuses a second open shortage anyway).
     Returns the shortages opened or cleared."""
     va = virtual_account
-    if positions is None:
-        positions = selectors.pool_positions(va, list(products or []))
-    if not positions:
-        return []
-    open_ = {
-        s.product_id: s
-        for s in Shortage.objects.filter(virtual_account=va, product__in=list(positions), cleared_at__isnull=True)
-    }
+    if standing is None:
+        standing = selectors.pool_standing(va, products or [])
     now = timezone.now()
     changed: list[Shortage] = []
-    for product_id, line in positions.items():
-        shortage = open_.get(product_id)
-        if line.shortage > 0 and shortage is None:
+    for line, open_id in (position for position in standing.values() if position.crossed):
+        if open_id is None:
             shortage = Shortage.objects.create(virtual_account=va, product=line.product, started_at=now, quantity=line.shortage)
             _announce(shortage, line, started=True, actor=actor, cause=cause)
             changed.append(shortage)
-        elif line.shortage == 0 and shortage is not None:
+        else:
+            shortage = Shortage.objects.get(pk=open_id)
+            shortage.virtual_account, shortage.product = va, line.product  # the rows in hand: no lazy loads
             shortage.cleared_at = now
             shortage.save(update_fields=["cleared_at"])
             _announce(shortage, line, started=False, actor=actor, cause=cause)
@@ -841,7 +840,8 @@ def _usage_report(usage) -> dict[int, tuple[Product, int]]:
     twice = sorted(sku for sku, n in Counter(skus).items() if n > 1)
     if twice:
         errors.append(f"Each SKU is reported once, with its total count; named more than once: {', '.join(twice)}.")
-    by_sku = {p.usku: p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=set(skus))} if skus else {}
+    found = Product.objects.annotate(usku=Upper("sku")).filter(usku__in=set(skus)).order_by() if skus else []
+    by_sku = {p.usku: p for p in found}
     unknown = sorted(set(skus) - set(by_sku))
     if unknown:
         errors.append(f"Unknown SKU{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
@@ -860,38 +860,114 @@ def device_report_usage(*, device: Device, usage: Sequence[UsageItem]) -> list[t
     shortage, announced when a product crosses into or out of it. Returns (sku, status) per
     reported product, status `in_compliance` or `shortage` of the device's VA pool.
 
-    Concurrency: the device's row is locked (its reports apply one at a time); a report that
-    changes counts also locks its VA's pool (see pool_lock), so that crossings are seen exactly;
-    one that changes nothing (the same report again) only touches `last_contact_at`.
+    Concurrency: the device's row is locked first (its reports apply one at a time, the latest
+    wins) and its usage rows written; only then, if counts changed, is its VA's pool locked (see
+    pool_lock), for one read of the pool and the shortage record and, when a product crosses,
+    their update. Reports into one pool thus queue for that read and the commit only, not for
+    their writes, and crossings are still seen exactly once: the pool's totals change only by
+    commits made under its lock, and the lock holder reads them with a fresh snapshot (READ
+    COMMITTED) that holds every earlier holder's commit and its own write, so each holder
+    reconciles the record with the pool exactly as its commit leaves it. A report that changes
+    nothing (the same report again) takes no pool lock. Waiting for the pool while holding the
+    device's rows cannot deadlock: whoever locks a device and a pool (moves, removals) locks the
+    device first, and no pool holder waits for a device it has not locked.
     """
     report = _usage_report(usage)
-    locked = Device.objects.select_for_update(no_key=True).filter(pk=device.pk).first()
-    if locked is None:
-        raise ValidationError({"device": "This device is no longer registered."})
-    current = dict(DeviceUsage.objects.filter(device=locked).values_list("product_id", "count"))
-    wanted = {pid: count for pid, (_, count) in report.items() if count > 0}
-    changed = sorted(pid for pid in set(current) | set(wanted) if current.get(pid, 0) != wanted.get(pid, 0))
-    products = {pid: product for pid, (product, _) in report.items()}
     now = timezone.now()
+    written = _device_usage_write(device.pk, {pid: count for pid, (_, count) in report.items()}, now)
+    if written is None:
+        raise ValidationError({"device": "This device is no longer registered."})
+    va_id, serial, changed = written
+    products = {pid: product for pid, (product, _) in report.items()}
     if changed:
         dropped = [pid for pid in changed if pid not in products]
         if dropped:
             products.update(Product.objects.in_bulk(dropped))
-        va = pool_lock([locked.virtual_account_id])[locked.virtual_account_id]
-        gone = [pid for pid in changed if pid not in wanted]
-        if gone:
-            DeviceUsage.objects.filter(device=locked, product__in=gone).delete()
-        rows = [DeviceUsage(device=locked, product_id=pid, count=wanted[pid]) for pid in changed if pid in wanted]
-        if rows:
-            DeviceUsage.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["device", "product"], update_fields=["count", "updated_at"]
-            )
-        positions = selectors.pool_positions(va, [products[pid] for pid in sorted(products)])
-        compliance_update(virtual_account=va, positions=positions, cause=f"usage reported by {locked.serial_number}")
+        standing = _pool_lock_and_read(va_id, [products[pid] for pid in sorted(products)])
+        if any(position.crossed for position in standing.values()):
+            va = VirtualAccount.objects.select_related("smart_account").get(pk=va_id)  # locked already
+            compliance_update(virtual_account=va, standing=standing, cause=f"usage reported by {serial}")
     else:
-        positions = selectors.pool_positions(VirtualAccount(pk=locked.virtual_account_id), [p for p, _ in report.values()])
-    Device.objects.filter(pk=locked.pk).update(last_contact_at=now)
-    return [(product.sku, positions[pid].status) for pid, (product, _) in report.items()]
+        standing = selectors.pool_standing(va_id, [p for p, _ in report.values()])
+    return [(product.sku, standing[pid].line.status) for pid, (product, _) in report.items()]
+
+
+def _device_usage_write(device_id: int, counts: dict[int, int], now: datetime.datetime) -> tuple[int, str, list[int]] | None:
+    """Lock the device's row and make its usage rows exactly `counts` (product id → count; 0 or
+    left out: no row), writing only what differs (an unchanged row keeps its `updated_at`).
+    Returns the device's VA id and serial number as they are now (it may have moved since it was
+    authenticated) and the ids of the products whose count changed; None if the device is gone.
+
+    The row lock comes with recording the contact (an UPDATE that leaves the key alone takes the
+    NO KEY UPDATE lock), so the device's reports apply one at a time; the usage statements run
+    after it (`_run_in_turn`), so they see the rows of the report before. One round trip on
+    PostgreSQL, where the delete and the upsert are data-modifying CTEs of one statement."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    table = quote(DeviceUsage._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    contact = (
+        f"UPDATE {quote(Device._meta.db_table)} SET last_contact_at = %s WHERE id = %s"
+        " RETURNING virtual_account_id, serial_number",
+        [at, device_id],
+    )
+    wanted = sorted((pid, count) for pid, count in counts.items() if count > 0)
+    kept = [pid for pid, _ in wanted]
+    delete = (
+        f"DELETE FROM {table} WHERE device_id = %s"
+        + (f" AND product_id NOT IN ({', '.join(['%s'] * len(kept))})" if kept else "")
+        + " RETURNING product_id, count",
+        [device_id, *kept],
+    )
+    upsert = (
+        f"INSERT INTO {table} (device_id, product_id, count, updated_at) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(wanted))}"
+        " ON CONFLICT (device_id, product_id) DO UPDATE SET count = excluded.count, updated_at = excluded.updated_at"
+        f" WHERE {table}.count <> excluded.count RETURNING product_id, count",
+        [value for pid, count in wanted for value in (device_id, pid, count, at)],
+    )
+    if not wanted:
+        usage = [delete]
+    elif connection.vendor == "postgresql":
+        usage = [(f"WITH gone AS ({delete[0]}), put AS ({upsert[0]}) SELECT * FROM gone UNION ALL SELECT * FROM put",
+                  delete[1] + upsert[1])]
+    else:
+        usage = [delete, upsert]
+    located, *written = _run_in_turn([contact, *usage])
+    if not located:
+        return None
+    # A row deleted with a count of 0 changed nothing; every row upserted changed (count > 0).
+    return located[0][0], located[0][1], [pid for rows in written for pid, count in rows if count > 0]
+
+
+def _pool_lock_and_read(va_id: int, products: list[Product]) -> dict[int, selectors.PoolStanding]:
+    """Lock the VA's pool (as pool_lock), then read its standing for these products: the read
+    runs once the lock is granted, so it sees the commits of every earlier holder. One round
+    trip on PostgreSQL, so that the pool stays locked for one reply and the commit."""
+    lock = _pool_lock_query([va_id]).values_list("pk").query.sql_with_params()
+    _, rows = _run_in_turn([lock, selectors.pool_standing_sql(va_id, products)])
+    return selectors.pool_standing_of(products, rows)
+
+
+def _run_in_turn(statements: list[tuple[str, Sequence]]) -> list[list[tuple]]:
+    """Run these statements (each returning rows) one after the other; return each one's rows.
+
+    On PostgreSQL they are sent together, in one round trip (Django's psycopg cursor binds the
+    parameters client-side, which allows several statements in one execute). Each still runs as
+    a statement of its own with a snapshot of its own, taken when it starts (READ COMMITTED): a
+    statement after one that waited for a row lock sees what the lock holder committed."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            results = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+            return results
+        cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        results = [cursor.fetchall()]
+        while cursor.nextset():
+            results.append(cursor.fetchall())
+        return results
 
 
 def _device_usage(device: Device) -> dict[int, int]:

@@ -157,6 +157,51 @@ def test_a_report_that_changes_usage_waits_for_its_pool(pool):
     assert took >= 0.8
 
 
+def test_a_report_waiting_for_its_pool_counts_what_the_holder_committed_meanwhile(pool):
+    # The report writes its count first and then locks the pool and reads it: that read must
+    # see what the lock holder committed while the report waited (it runs in the same round
+    # trip as the lock, as a statement of its own), else this crossing would go unrecorded.
+    va, product = pool  # 20 purchased
+    holder_device, device = DeviceFactory(virtual_account=va), DeviceFactory(virtual_account=va)
+    locked = threading.Event()
+
+    def hold_and_fill():
+        with transaction.atomic():
+            pool_lock([va])
+            DeviceUsage.objects.create(device=holder_device, product=product, count=20)  # exactly the pool
+            locked.set()
+            time.sleep(1.0)
+
+    _, took = run_at_once(hold_and_fill, _after(locked, report(device, 1, product.sku)))
+
+    assert took >= 0.8
+    assert pool_position(va, product).in_use == 21
+    assert Shortage.objects.filter(virtual_account=va, product=product, cleared_at__isnull=True).count() == 1
+    assert Event.objects.filter(action="compliance.shortage_started").count() == 1
+
+
+def test_a_report_waiting_for_its_device_replaces_what_the_report_before_wrote(pool):
+    # The device's usage is written in the same round trip as its row lock is taken, by a
+    # statement of its own: it must see the rows of the report it waited for, or a product that
+    # report named and this one leaves out would keep its count.
+    va, product = pool
+    other = ProductFactory(sku="DNA-ESS")
+    device = DeviceFactory(virtual_account=va)
+    locked = threading.Event()
+
+    def report_before():
+        with transaction.atomic():
+            Device.objects.select_for_update(no_key=True).get(pk=device.pk)  # as a report does
+            DeviceUsage.objects.create(device=device, product=other, count=3)
+            locked.set()
+            time.sleep(1.0)
+
+    _, took = run_at_once(report_before, _after(locked, report(device, 2, product.sku)))
+
+    assert took >= 0.8
+    assert dict(DeviceUsage.objects.filter(device=device).values_list("product__sku", "count")) == {"ISR-SEC-K9": 2}
+
+
 def test_reports_transfers_moves_and_tree_writes_at_once_do_not_deadlock(pool):
     va, product = pool
     root = va.smart_account.default_virtual_account

@@ -10,7 +10,8 @@ from licensing.models import Device, DeviceUsage, Shortage
 from licensing.selectors import pool_position
 from licensing.services import device_report_usage
 
-from ..factories import DeviceFactory, EntitlementFactory, ProductFactory
+from ..factories import DeviceFactory, DeviceUsageFactory, EntitlementFactory, ProductFactory
+from ..markers import ON_POSTGRES
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,23 @@ def test_a_report_updates_last_contact(device, product):
     report(device, ISR_SEC_K9=1)
 
     assert Device.objects.get(pk=device.pk).last_contact_at > before
+
+
+@pytest.mark.parametrize("others", [2, 20])
+def test_a_report_runs_the_same_queries_however_many_devices_share_its_pool(acme, device, product, others,
+                                                                              django_assert_num_queries):
+    EntitlementFactory(virtual_account=acme.us, product=product, quantity=100)
+    for _ in range(others):
+        DeviceUsageFactory(device=DeviceFactory(virtual_account=acme.us), product=product, count=1)
+
+    # Savepoint; 1 the products by SKU; 2 lock the device and record the contact; 3 delete the
+    # products left out, 4 upsert the counts that changed (PostgreSQL: 2-4 in one round trip);
+    # 5 lock the pool, 6 read it with its open shortages (PostgreSQL: one round trip); release.
+    with django_assert_num_queries(5 if ON_POSTGRES else 8):
+        assert report(device, ISR_SEC_K9=2) == [("ISR-SEC-K9", "in_compliance")]
+    # The same report again changes nothing: no pool lock, the read alone.
+    with django_assert_num_queries(5 if ON_POSTGRES else 7):
+        assert report(device, ISR_SEC_K9=2) == [("ISR-SEC-K9", "in_compliance")]
 
 
 def test_unknown_skus_are_refused_naming_them(device, product):

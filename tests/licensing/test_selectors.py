@@ -11,6 +11,7 @@ from licensing.selectors import (
     license_summary,
     pool_position,
     pool_positions,
+    pool_standing,
     smart_account_license_summary,
     virtual_account_license_summary,
 )
@@ -20,6 +21,7 @@ from ..factories import (
     DeviceUsageFactory,
     EntitlementFactory,
     ProductFactory,
+    ShortageFactory,
     SmartAccountFactory,
     VirtualAccountFactory,
 )
@@ -92,6 +94,35 @@ def test_pool_positions_answers_for_every_product_asked(acme, product):
     positions = pool_positions(acme.us, [product, unused])
 
     assert {pk: line.available for pk, line in positions.items()} == {product.pk: 2, unused.pk: 0}
+
+
+@pytest.mark.parametrize("on", [days(-30), TODAY, days(30), days(400)])
+def test_pool_standing_counts_as_pool_positions_and_finds_the_open_shortage(acme, product, subscription_product, on):
+    # pool_standing is written out in SQL (usage reports run it on every change): it must count
+    # purchased and in use exactly as the ORM's pool_totals does, on any day.
+    never = ProductFactory(sku="NEVER-BOUGHT")
+    for starts, ends, quantity in [(None, None, 2), (days(-400), days(-1), 5), (days(-10), TODAY, 3),
+                                   (days(10), days(375), 7), (days(-10), days(355), 0)]:
+        EntitlementFactory(virtual_account=acme.us, product=subscription_product, quantity=quantity, starts_on=starts, ends_on=ends)
+    EntitlementFactory(virtual_account=acme.us, product=product, quantity=4)
+    EntitlementFactory(virtual_account=acme.finance, product=product, quantity=50)  # a child's pool: not US's
+    use(acme.us, product, 3)
+    use(acme.us, product, 0)
+    use(acme.us, subscription_product, 6)
+    use(acme.finance, product, 9)
+    ShortageFactory(virtual_account=acme.us, product=product, cleared_at=timezone.now())  # cleared: not open
+    ShortageFactory(virtual_account=acme.finance, product=subscription_product)  # another VA's
+    short = ShortageFactory(virtual_account=acme.us, product=subscription_product)
+    products = [product, subscription_product, never]
+
+    standing = pool_standing(acme.us, products, on=on)
+    positions = pool_positions(acme.us, products, on=on)
+
+    assert list(standing) == [p.pk for p in products]
+    assert {pk: by_sku([s.line]) for pk, s in standing.items()} == {pk: by_sku([line]) for pk, line in positions.items()}
+    assert {pk: s.open_shortage_id for pk, s in standing.items()} == {product.pk: None, subscription_product.pk: short.pk,
+                                                                      never.pk: None}
+    assert pool_standing(acme.us.pk, products, on=on)[never.pk].line.in_use == 0
 
 
 def test_entitlements_for_lists_a_pools_active_entitlements_soonest_ending_first(acme, subscription_product):
