@@ -169,6 +169,9 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBac
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "sent_emails"))
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+# A hung SMTP server must not hold a worker (and its outbox claim) for good: the claim turns
+# "uncertain" after SEND_CLAIM_TIMEOUT (10 minutes), so a send gives up well before that.
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Smart Licensing Portal <no-reply@portal.example>")
 
 # Celery: with no broker configured, tasks run eagerly so the embedded default still delivers.
