@@ -79,6 +79,7 @@ from .serializers import (
     VirtualAccountSerializer,
     VirtualAccountUpdateSerializer,
 )
+from .validators import refuse_control_characters
 
 
 def partners_visible_to(user: User) -> QuerySet[Partner]:
@@ -198,6 +199,8 @@ class SmartAccountListView(generics.ListAPIView):
         domain = normalise_domain(domain)
         if not domain:
             raise ValidationError({"domain": ["Enter a domain such as acme.com."]})
+        # A NUL in a query is a DataError on PostgreSQL: refused like any other bad input (400).
+        refuse_control_characters(domain, field="domain")
         # Exact match on the stored (normalised, lower-case) domain: acme.com never finds sub.acme.com.
         return SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER, domain=domain).order_by("name", "pk")
 

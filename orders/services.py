@@ -61,7 +61,7 @@ from licensing.models import (
     default_expiry_windows,
 )
 from licensing.selectors import alert_preferences_of
-from licensing.services import classic_license_create, entitlement_deposit, pool_lock
+from licensing.services import SKU_PATTERN, classic_license_create, entitlement_deposit, pool_lock
 
 from .models import Order, OrderLine, OrderLineState
 from .selectors import held_line_age, holding_stale_days, orders_visible_to
@@ -305,7 +305,9 @@ def order_place(
         str(spec.get("sku") or spec.get("product") or "").strip().upper()
         for spec in specs if not isinstance(spec.get("product"), Product)
     }
-    products = {p.sku.upper(): p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus - {""})}
+    # Only what could be a SKU is looked up (a NUL in a query is a DataError on PostgreSQL).
+    skus = {sku for sku in skus if SKU_PATTERN.match(sku)}
+    products = {p.sku.upper(): p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus)}
     sa_ids = _storable_ids({_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None})
     va_ids = _storable_ids({_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None})
     vas = VirtualAccount.objects.in_bulk(va_ids)

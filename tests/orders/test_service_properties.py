@@ -64,7 +64,8 @@ def order_fields(lines: list) -> set[str]:
 def test_order_place_stores_what_was_ordered_or_says_what_is_wrong(world, smart_product, mandatory_product, data, name):
     email = data.draw(emails(["it@globex.example", "IT@Globex.example"]))
     line = st.fixed_dictionaries(
-        {"sku": st.sampled_from([smart_product.sku, mandatory_product.sku.lower(), "NOPE", ""]), "quantity": quantities},
+        {"sku": st.sampled_from([smart_product.sku, mandatory_product.sku.lower(), "NOPE", "", "NUL\x00"]),
+         "quantity": quantities},
         optional={"smart_account": ids(world.globex.pk, world.holding.pk, world.other_holding.pk),
                   "virtual_account": ids(world.globex_finance.pk, world.globex.default_virtual_account_id)},
     )
