@@ -1299,7 +1299,8 @@ def check_pages() -> list[PageCheck]:
     held = held_lines_for(partner_admin).first()
     newest_event = Event.objects.filter(smart_account=big).order_by("-created_at", "-id").first()
     pages = [
-        (big_admin, reverse("portal:smart_account_detail", args=[big.pk]), [busy.name, big.name]),
+        # The tree loads on demand: ?open= unfolds the path down to the busy VA.
+        (big_admin, reverse("portal:smart_account_detail", args=[big.pk]) + f"?open={busy.pk}", [busy.name, big.name]),
         (big_admin, reverse("licensing:license_list", kwargs={"va_pk": busy.pk}), [busy.name, sku]),
         (big_admin, reverse("licensing:device_list", kwargs={"va_pk": busy.pk}), [serial]),
         (big_admin, reverse("licensing:event_list", kwargs={"sa_pk": big.pk}),
