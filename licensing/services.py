@@ -26,6 +26,7 @@ from accounts import permissions
 from accounts.models import Role, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
 from accounts.permissions import ADMINISTER, OPERATE
 from accounts.services import event_record, notification_queue
+from accounts.validators import clean_day, refuse_control_characters
 
 from . import selectors
 from .models import (
@@ -60,7 +61,7 @@ def _clean_text(value, *, field: str, label: str, max_length: int) -> str:
         raise ValidationError({field: f"{label} is required."})
     if len(text) > max_length:
         raise ValidationError({field: f"{label} has at most {max_length} characters."})
-    return text
+    return refuse_control_characters(text, field=field)
 
 
 def _clean_term_months(term_months) -> int | None:
@@ -70,7 +71,7 @@ def _clean_term_months(term_months) -> int | None:
         raise ValidationError({"term_months": "Give a number of months, or leave it empty for a perpetual license."})
     try:
         months = int(term_months)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise ValidationError({"term_months": "Give a number of months, or leave it empty for a perpetual license."})
     if months != term_months and str(months) != str(term_months).strip():
         raise ValidationError({"term_months": "Give a whole number of months."})
@@ -197,6 +198,8 @@ def _clean_license_kind(license_kind) -> str:
 
 # --- entitlements -----------------------------------------------------------------------
 
+MAX_ENTITLEMENT_QUANTITY = 2**31 - 1  # the column's (a PositiveIntegerField)
+
 
 @transaction.atomic
 def entitlement_deposit(
@@ -216,8 +219,12 @@ def entitlement_deposit(
         raise ValidationError({"virtual_account": "Licenses cannot be deposited into a holding account."})
     if product.license_kind != LicenseKind.SMART:
         raise ValidationError({"sku": f"{product.sku} is a classic product; it arrives as a PAK, not as smart licenses."})
-    if quantity is None or int(quantity) <= 0:
-        raise ValidationError({"quantity": "The quantity must be at least 1."})
+    quantity = _clean_quantity(quantity)
+    if quantity is None or not 1 <= quantity <= MAX_ENTITLEMENT_QUANTITY:
+        raise ValidationError({"quantity": f"The quantity is a whole number from 1 to {MAX_ENTITLEMENT_QUANTITY:,}."})
+    starts_on, ends_on = clean_day(starts_on, field="starts_on"), clean_day(ends_on, field="ends_on")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationError({"ends_on": "A subscription ends on or after the day it starts."})
     if source not in EntitlementSource.values:
         raise ValidationError({"source": "Unknown source."})
     # Locked so that a deposit that brings a pool back into compliance is announced exactly once
@@ -225,7 +232,7 @@ def entitlement_deposit(
     # all first (`pool_lock([...])`), so that the locks are taken in order.
     virtual_account = pool_lock([virtual_account])[virtual_account.pk]
     entitlement = Entitlement.objects.create(
-        virtual_account=virtual_account, product=product, quantity=int(quantity), source=source,
+        virtual_account=virtual_account, product=product, quantity=quantity, source=source,
         source_ref=source_ref[:100], starts_on=starts_on, ends_on=ends_on,
     )
     event_record(
@@ -341,7 +348,8 @@ def _transfer_lines(lines: Sequence[TransferLine]) -> list[tuple[Product, int]]:
             raw.append((line[0] if isinstance(line[0], Product) else normalise_sku(line[0]), line[1]))
         else:
             raise ValidationError({"lines": "Each line names a product (sku) and a quantity."})
-    skus = {ref for ref, _ in raw if isinstance(ref, str) and ref}
+    # Only what could be a SKU is looked up (a NUL in a query is a DataError on PostgreSQL).
+    skus = {ref for ref, _ in raw if isinstance(ref, str) and SKU_PATTERN.match(ref)}
     by_sku = {p.usku: p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus)} if skus else {}
     errors: list[str] = []
     merged: dict[int, tuple[Product, int]] = {}
@@ -649,6 +657,11 @@ def token_create(
     description = " ".join(str(description or "").split())
     if len(description) > 200:
         errors["description"] = ["A description has at most 200 characters."]
+    else:
+        try:
+            refuse_control_characters(description, field="description")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     days = expires_in_days
     try:
         days = _whole_number(
@@ -711,7 +724,7 @@ def _clean_optional(value, *, field: str, label: str, max_length: int) -> str:
     text = str(value or "").strip()
     if len(text) > max_length:
         raise ValidationError({field: f"{label} has at most {max_length} characters."})
-    return text
+    return refuse_control_characters(text, field=field)
 
 
 @transaction.atomic
@@ -831,6 +844,9 @@ def _usage_report(usage) -> dict[int, tuple[Product, int]]:
         sku, count = normalise_sku(item.get("sku")), item.get("count")
         if not sku:
             errors.append(f"Item {number}: a SKU is required.")
+            continue
+        if not SKU_PATTERN.match(sku):  # not looked up (a NUL in a query is a DataError on PostgreSQL)
+            errors.append(f"Item {number}: no product has the SKU {sku}.")
             continue
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
             errors.append(f"Item {number}: the count of {sku} must be a whole number from 0 to {MAX_COUNT}.")
