@@ -65,9 +65,9 @@ beat: venv
 # The benchmark wipes and reseeds BENCH_DATABASE_URL (the seeder refuses a database whose name
 # lacks "bench"), then times the pages on gunicorn; results land in bench/results/.
 bench: venv
-	@db=$${BENCH_DATABASE_URL##*/}; \
-	psql "$${BENCH_DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
-		|| psql "$${BENCH_DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE $$db"
+	@url='$(BENCH_DATABASE_URL)'; db=$${url##*/}; server=$${url%/*}; \
+	psql "$$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
+		|| psql "$$server/postgres" -qc "CREATE DATABASE $$db"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --no-input -v 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_seed --scale $(SCALE)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_run
