@@ -33,7 +33,6 @@ from tests.properties import (
 )
 
 from .conftest import (  # noqa: F401 — fixtures
-    classic_product,
     mandatory_product,
     smart_product,
     subscription_product,
