@@ -19,6 +19,9 @@ What is sent, per operation (`MAX_EXAMPLES` cases, derandomized: the same cases 
 
 Each case runs in a savepoint rolled back afterwards: it sees the world as built, whatever the cases
 before it did (closed the caller's account, deleted a Virtual Account…).
+
+Schemathesis seldom puts a NUL in a query string, which PostgreSQL refuses in any text: every query
+parameter of the schema is also sent one (test_a_nul_in_any_query_parameter_is_a_client_error).
 """
 from __future__ import annotations
 
