@@ -24,11 +24,13 @@ from rest_framework.views import APIView
 from portal.api_common import IsStaff, IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
 
 from . import permissions, selectors, services
+from .api_auth import require_recent_authentication
 from .models import (
     AccessRequest,
     AccessRequestStatus,
     ApiKey,
     HoldingMembership,
+    Invitation,
     Partner,
     PartnerMembership,
     SmartAccount,
@@ -48,6 +50,7 @@ from .serializers import (
     AccessRequestCreateSerializer,
     AccessRequestDenySerializer,
     AccessRequestSerializer,
+    OwnAccessRequestSerializer,
     AccountCloseSerializer,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -57,6 +60,8 @@ from .serializers import (
     MeSerializer,
     PartnerCreateSerializer,
     PartnerCustomerRoleSerializer,
+    PartnerInvitationSerializer,
+    PartnerInvitationTokenSerializer,
     PartnerMemberAddSerializer,
     PartnerMemberSerializer,
     PartnerMemberUpdateSerializer,
@@ -162,15 +167,78 @@ class PartnerMemberListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=PartnerMemberAddSerializer, responses={201: PartnerMemberSerializer, **errors(400, 401, 403, 404)},
-        summary="Add a registered user to a partner, or change their admin flag (partner admin, staff)",
+        request=PartnerMemberAddSerializer, responses={202: PartnerInvitationSerializer, **errors(400, 401, 403, 404)},
+        summary="Invite an email address to join a partner (partner admin, staff)",
+        description="Nobody joins without consent: the address is emailed a signed, single-use link that expires, "
+                    "and its owner joins by accepting it (`POST /api/v1/partner-invitations/accept/`). The answer "
+                    "is the same whoever the address belongs to. Inviting an address again replaces its pending "
+                    "invitation and sends a new link. A member of this partner already is a 400.",
     )
     def post(self, request: Request, pk: int) -> Response:
         partner = self.get_partner()
-        membership = services.partner_member_add(
+        invitation = services.partner_member_invite(
             partner=partner, actor=request.user, **validated_data(PartnerMemberAddSerializer, request)
         )
+        return Response(PartnerInvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PartnerInvitationListView(generics.ListAPIView):
+    """A partner's pending invitations: its admins and staff (its other members: 403)."""
+
+    serializer_class = PartnerInvitationSerializer
+
+    def get_queryset(self) -> QuerySet[Invitation]:
+        partner = get_object_or_404(partners_visible_to(self.request.user), pk=self.kwargs["pk"])
+        if not permissions.can_manage_partner(self.request.user, partner):
+            raise permissions.refusal(self.request.user, "Only a partner admin may see its invitations.")
+        return services.partner_invitations_pending(partner=partner)
+
+    @extend_schema(
+        responses={200: PartnerInvitationSerializer(many=True), **errors(401, 403, 404)},
+        summary="Pending invitations to join a partner (partner admin, staff)",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PartnerInvitationDetailView(APIView):
+    """One pending invitation: its partner's admins (and staff) withdraw it; its other members get 403."""
+
+    @extend_schema(
+        responses={204: None, **errors(401, 403, 404)},
+        summary="Withdraw a pending invitation to join a partner (partner admin, staff)",
+        description="Its link stops working. Invitations already used or expired, or of another partner, are 404.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        pending = services.partner_invitations_pending().filter(partner__in=partners_visible_to(request.user))
+        invitation = get_object_or_404(pending.select_related("partner"), pk=pk)
+        services.partner_invitation_revoke(invitation=invitation, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PartnerInvitationAcceptView(APIView):
+    @extend_schema(
+        request=PartnerInvitationTokenSerializer, responses={201: PartnerMemberSerializer, **errors(400, 401, 403)},
+        summary="Accept an invitation to join a partner (the invited user)",
+        description="Only the user whose verified email address was invited (else 403), once, before it expires "
+                    "(else 400 keyed `token`). A user who belongs to a partner already leaves it first (400).",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_data(PartnerInvitationTokenSerializer, request)
+        membership = services.partner_invitation_accept(token=data["token"], actor=request.user)
         return Response(PartnerMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class PartnerInvitationDeclineView(APIView):
+    @extend_schema(
+        request=PartnerInvitationTokenSerializer, responses={204: None, **errors(400, 401, 403)},
+        summary="Decline an invitation to join a partner (the invited user)",
+        description="The link is used up; nothing else changes.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_data(PartnerInvitationTokenSerializer, request)
+        services.partner_invitation_decline(token=data["token"], actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Smart Accounts ---------------------------------------------------------------------------
@@ -295,13 +363,14 @@ def access_requests_with_scope() -> QuerySet[AccessRequest]:
 class MyAccessRequestListView(generics.ListAPIView):
     """The caller's own access requests, whatever their status."""
 
-    serializer_class = AccessRequestSerializer
+    serializer_class = OwnAccessRequestSerializer
 
     def get_queryset(self) -> QuerySet[AccessRequest]:
-        return access_requests_with_scope().filter(requester=self.request.user).order_by("-created_at", "-pk")
+        return (AccessRequest.objects.select_related("requester", "decided_by").filter(requester=self.request.user)
+                .order_by("-created_at", "-pk"))
 
     @extend_schema(
-        responses={200: AccessRequestSerializer(many=True), **errors(401)},
+        responses={200: OwnAccessRequestSerializer(many=True), **errors(401)},
         summary="Your own access requests (any status), newest first",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -333,17 +402,19 @@ class AccessRequestListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=AccessRequestCreateSerializer, responses={201: AccessRequestSerializer, **errors(400, 401, 403, 404)},
+        request=AccessRequestCreateSerializer, responses={201: OwnAccessRequestSerializer, **errors(400, 401, 403, 404)},
         summary="Ask an account's admins for access (any verified user)",
-        description="The account is one found by domain search: no role is needed to ask. Its SA admins are emailed.",
+        description="The account is one found by domain search: no role is needed to ask. The scope wanted is "
+                    "named in words (`scope_wanted`), never by Virtual Account ids: the admins choose the real scope "
+                    "when they approve. An account still `new` (not activated) takes no requests (400). "
+                    "Its SA admins are emailed.",
     )
     def post(self, request: Request, pk: int) -> Response:
         sa = get_object_or_404(SmartAccount, pk=pk, kind=SmartAccountKind.CUSTOMER)
-        data = validated_data(AccessRequestCreateSerializer, request,
-                              virtual_accounts=VirtualAccount.objects.filter(smart_account=sa))
+        data = validated_data(AccessRequestCreateSerializer, request)
         access_request = services.access_request_create(smart_account=sa, actor=request.user, **data)
-        return Response(AccessRequestSerializer(access_requests_with_scope().get(pk=access_request.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        # What the requester sent back, and nothing of the account beyond its id.
+        return Response(OwnAccessRequestSerializer(access_request).data, status=status.HTTP_201_CREATED)
 
 
 def access_request_for_admin(request: Request, pk: int) -> AccessRequest:
@@ -395,7 +466,7 @@ class RoleListView(generics.ListAPIView):
             return sa, True, VirtualAccount.objects.filter(smart_account=sa)
         managed = permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa)
         if not managed.exists():
-            raise PermissionDenied("Only the account's admins manage its roles.")
+            raise permissions.refusal(user, "Only the account's admins manage its roles.")
         return sa, False, managed
 
     def get_queryset(self) -> list:
@@ -548,7 +619,7 @@ class VirtualAccountListView(generics.ListAPIView):
         user = request.user
         sa = self.get_smart_account()
         if not permissions.visible_virtual_accounts(user, STRUCTURE).filter(smart_account=sa).exists():
-            raise PermissionDenied("You may not create Virtual Accounts in this account.")
+            raise permissions.refusal(user, "You may not create Virtual Accounts in this account.")
         data = validated_data(VirtualAccountCreateSerializer, request,
                               virtual_accounts=permissions.navigation_virtual_accounts(user, sa))
         va = services.virtual_account_create(actor=user, **data)
@@ -560,7 +631,7 @@ def require_restructure(user: User, va: VirtualAccount) -> None:
     service answers (400) to those who may structure it."""
     allowed = permissions.can_restructure(user, va) if va.parent_id else permissions.can(user, STRUCTURE, va)
     if not allowed:
-        raise PermissionDenied("You may not change this Virtual Account.")
+        raise permissions.refusal(user, "You may not change this Virtual Account.")
 
 
 class VirtualAccountDetailView(APIView):
@@ -617,14 +688,16 @@ class MeDataView(APIView):
 
 class MeCloseView(APIView):
     @extend_schema(
-        request=AccountCloseSerializer, responses={204: None, **errors(400, 401)},
+        request=AccountCloseSerializer, responses={204: None, **errors(400, 401, 403)},
         summary="Close your account (type your own email to confirm)",
         description="Roles and memberships go, your API keys stop working, you cannot sign in again and the event "
                     "log keeps a pseudonym. The only admin of a Smart Account is refused (400) until they grant "
-                    "another user Smart Account admin there.",
+                    "another user Smart Account admin there. Needs a session that re-authenticated in the last "
+                    "five minutes (403 otherwise, and always with an API key).",
     )
     def post(self, request: Request) -> Response:
         data = validated_data(AccountCloseSerializer, request)
+        require_recent_authentication(request)
         services.user_close(user=request.user, actor=request.user, confirm_email=data["confirm_email"])
         logout(request._request)  # a session caller is signed out, as on the page
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -646,12 +719,17 @@ class ApiKeyListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer, **errors(400, 401)},
+        request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer, **errors(400, 401, 403)},
         summary="Create an API key; `key` is shown in this answer only",
+        description="Needs a signed-in session that re-authenticated (password or two-factor code, at "
+                    "/accounts/reauthenticate/) in the last five minutes; an API key cannot create keys (403).",
     )
     def post(self, request: Request) -> Response:
         data = validated_data(ApiKeyCreateSerializer, request)
-        key, raw = services.api_key_create(user=request.user, name=data["name"])
+        require_recent_authentication(request)
+        key, raw = services.api_key_create(
+            user=request.user, name=data["name"], expires_in_days=data.get("expires_in_days")
+        )
         key.key = raw
         response = Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
         add_never_cache_headers(response)

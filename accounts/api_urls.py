@@ -36,4 +36,9 @@ urlpatterns: list = [
     path("partners/<int:pk>/members/<int:member_id>/", api.PartnerMemberDetailView.as_view(),
          name="partner_member_detail"),
     path("partners/<int:pk>/customers/", api.PartnerCustomerListView.as_view(), name="partner_customer_list"),
+    path("partners/<int:pk>/invitations/", api.PartnerInvitationListView.as_view(), name="partner_invitation_list"),
+    path("partner-invitations/<int:pk>/", api.PartnerInvitationDetailView.as_view(), name="partner_invitation_detail"),
+    path("partner-invitations/accept/", api.PartnerInvitationAcceptView.as_view(), name="partner_invitation_accept"),
+    path("partner-invitations/decline/", api.PartnerInvitationDeclineView.as_view(),
+         name="partner_invitation_decline"),
 ]

@@ -68,23 +68,26 @@ class ActivationForm(forms.Form):
 
 
 class AccessRequestForm(forms.Form):
+    """The scope in words: a requester without a role is shown nothing of the account's tree."""
+
     scope = forms.ChoiceField(
-        choices=[("account", "The whole account"), ("virtual_accounts", "Chosen Virtual Accounts")],
+        label="Access to", choices=[("account", "The whole account"), ("part", "Part of it, described below")],
         widget=forms.RadioSelect, initial="account",
     )
-    virtual_accounts = VirtualAccountMultipleChoiceField(queryset=VirtualAccount.objects.none(), required=False,
-                                                         widget=forms.CheckboxSelectMultiple)
+    scope_wanted = forms.CharField(
+        label="Which part", max_length=200, required=False,
+        help_text="In your own words, e.g. “Finance in the US” or “the Paris office”. "
+                  "The admins choose the exact Virtual Accounts and your role.",
+    )
     message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                               help_text="Tell the admins who you are and why you need access.")
 
-    def __init__(self, *args, smart_account: SmartAccount, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["virtual_accounts"].queryset = VirtualAccount.objects.filter(smart_account=smart_account).order_by("tree_id", "lft")
-
     def clean(self):
         data = super().clean()
-        if data.get("scope") == "virtual_accounts" and not data.get("virtual_accounts"):
-            self.add_error("virtual_accounts", "Choose at least one Virtual Account.")
+        if data.get("scope") == "part" and not (data.get("scope_wanted") or "").strip():
+            self.add_error("scope_wanted", "Say which part of the account you need.")
+        if data.get("scope") == "account":
+            data["scope_wanted"] = ""
         return data
 
 
@@ -128,10 +131,15 @@ class AccessRequestDenyForm(forms.Form):
 # --- partner pages, support, API keys, privacy (issue 3) -------------------------------------
 
 
-class PartnerMemberAddForm(forms.Form):
-    email = forms.EmailField(label="Colleague's email", help_text="They must already have signed up to the portal.")
-    is_admin = forms.BooleanField(required=False, label="Make them a partner admin",
-                                  help_text="Partner admins add and remove members and manage holding accounts.")
+class PartnerMemberInviteForm(forms.Form):
+    email = forms.EmailField(label="Colleague's email",
+                             help_text="They get a link to accept; they join once they accept it, signed in with this address.")
+    is_admin = forms.BooleanField(required=False, label="Invite them as a partner admin",
+                                  help_text="Partner admins invite and remove members and manage holding accounts.")
+
+
+class PartnerInvitationResponseForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
 
 
 class HoldingAccountCreateForm(forms.Form):
@@ -176,6 +184,11 @@ class SupportReplyForm(forms.Form):
 class ApiKeyCreateForm(forms.Form):
     name = forms.CharField(max_length=100, label="Key name",
                            help_text="What uses it, e.g. “inventory sync script”; you can revoke it by name later.")
+    # Checked (1–365) by services.api_key_create, whose error lands next to this field.
+    expires_in_days = forms.IntegerField(
+        required=False, label="Expires after (days)",
+        help_text="1 to 365; leave empty for a key that works until you revoke it. Shorter is safer.",
+    )
 
 
 class AccountCloseForm(forms.Form):

@@ -84,7 +84,10 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked.")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped working, shown on the profile: revoked by hand, or with the password or MFA.
+    revoked_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -323,6 +326,9 @@ class AccessRequest(models.Model):
     smart_account = models.ForeignKey(SmartAccount, on_delete=models.CASCADE, related_name="access_requests")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests")
     message = models.TextField(blank=True)
+    # What the requester asks for, in their own words ("Finance, EMEA" or "whole account"): a
+    # requester without a role never sees the tree, so the admin picks the real scope on approval.
+    scope_wanted = models.CharField(max_length=200, blank=True)
     requested_virtual_accounts = models.ManyToManyField(
         VirtualAccount, blank=True, related_name="+", help_text="Empty means the whole account."
     )
@@ -395,6 +401,7 @@ class EventAction(models.TextChoices):
     COMPLIANCE_SHORTAGE_STARTED = "compliance.shortage_started", "Shortage started"
     COMPLIANCE_SHORTAGE_CLEARED = "compliance.shortage_cleared", "Shortage cleared"
     DEVICE_REGISTERED = "device.registered", "Device registered"
+    DEVICE_REREGISTERED = "device.reregistered", "Device re-registered, secret rotated"
     DEVICE_MOVED = "device.moved", "Device moved"
     DEVICE_REMOVED = "device.removed", "Device removed"
     HOLDING_ACCOUNT_CREATED = "holding_account.created", "Holding account created"
@@ -512,6 +519,7 @@ class Notification(models.Model):
 class InvitationPurpose(models.TextChoices):
     ACTIVATE_ACCOUNT = "activate_account", "Activate a Smart Account"
     ASSIGN_ORDER_LINE = "assign_order_line", "Assign a Smart Account to an order line"
+    JOIN_PARTNER = "join_partner", "Join a partner organisation"
 
 
 class Invitation(models.Model):
@@ -522,6 +530,12 @@ class Invitation(models.Model):
     email = models.EmailField()
     smart_account = models.ForeignKey(SmartAccount, null=True, blank=True, on_delete=models.CASCADE)
     object_key = models.CharField(max_length=100, blank=True, help_text="e.g. orders.orderline:12")
+    # Partner membership invitations: which partner, and whether the member would be its admin.
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    partner_admin = models.BooleanField(default=False, db_default=False)  # bench_seed COPYs rows
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

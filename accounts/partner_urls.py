@@ -1,12 +1,15 @@
 """The partner pages (mounted at /partner/ as namespace `partner`): the user's partner
-organisation and its members, its holding accounts, and the customers it manages."""
+organisation, its members and the invitations to join it, its holding accounts, and the
+customers it manages."""
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
     path("", views.partner_detail, name="partner_detail"),
-    path("members/add/", views.partner_member_add, name="partner_member_add"),
+    path("members/invite/", views.partner_member_invite, name="partner_member_invite"),
+    path("invitations/<int:pk>/revoke/", views.partner_invitation_revoke, name="partner_invitation_revoke"),
+    path("join/<str:token>/", views.partner_invitation_respond, name="partner_invitation_respond"),
     path("members/<int:pk>/remove/", views.partner_member_remove, name="partner_member_remove"),
     path("members/<int:pk>/admin/", views.partner_member_set_admin, name="partner_member_set_admin"),
     path("holding-accounts/", views.holding_account_list, name="holding_account_list"),

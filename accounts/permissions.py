@@ -7,11 +7,21 @@ Two questions, asked by pages, the API, templates and services alike:
 Roles are guardian object permissions: SA roles on a SmartAccount apply to all of it;
 VA roles on a VirtualAccount apply to its whole subtree (MPTT: same tree_id, lft within
 [lft, rght] of the granted node). Every answer is a fixed number of queries.
+
+Two rules on top of the role table:
+- Acting (every capability but VIEW) needs a verified email address (DESIGN.md §2); staff are
+  exempt. `can` says no and `visible(…, capability)` finds nothing for a user who has not
+  verified theirs; `refusal` gives the reason, `require_verified` guards the services that act
+  without asking `can` (creating accounts, ordering, …).
+- What belongs to a Smart Account as a whole and to none of its Virtual Accounts (a model with
+  `account_wide = True`: classic licenses, alert settings) is seen and acted on with an
+  account-wide role (SA roles, staff) only; VA roles see their subtrees, not these.
 """
 from __future__ import annotations
 
 from enum import Enum
 
+from allauth.account.models import EmailAddress
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -68,6 +78,72 @@ def _is_staff(user) -> bool:
     return user.is_staff
 
 
+# --- a verified email, to act on accounts ------------------------------------------------
+
+VERIFY_EMAIL_FIRST = "Verify your email address before acting on accounts."
+
+
+def _verified_email(user) -> Exists:
+    return Exists(EmailAddress.objects.filter(user_id=user.pk, email__iexact=user.email, verified=True))
+
+
+def email_verified_of(user_field: str) -> Exists:
+    """For a query that loads a user through `user_field` (the `user` of an API key): whether
+    their email is verified, to set `user._email_verified` from the same query."""
+    return Exists(EmailAddress.objects.filter(
+        user=OuterRef(user_field), email__iexact=OuterRef(f"{user_field}__email"), verified=True
+    ))
+
+
+def is_verified(user) -> bool:
+    """Has the user verified their email address? Staff are exempt: the vendor makes their
+    users (`createsuperuser` leaves no email address row). The answer is kept on the user
+    object (`_email_verified`, also set by the API-key authentication): one query at most."""
+    if _is_anonymous(user):
+        return False
+    if _is_staff(user):
+        return True
+    known = getattr(user, "_email_verified", None)
+    if known is None:
+        known = user._email_verified = EmailAddress.objects.filter(
+            user_id=user.pk, email__iexact=user.email, verified=True
+        ).exists()
+    return known
+
+
+def _acting(user, qs: QuerySet) -> QuerySet:
+    """`qs` (the rows granting a right to act) for a verified user, none otherwise. Unless the
+    answer is known already, the check rides in the same query (a subquery): no query of its own."""
+    if _is_staff(user):
+        return qs
+    known = getattr(user, "_email_verified", None)
+    if known is None:
+        return qs.filter(_verified_email(user))
+    return qs if known else qs.none()
+
+
+def require_verified(user) -> None:
+    """Raise 403 unless the user may act at all (a verified email, or staff). For the services
+    that act without asking `can`; `None` is the system (a command, a task) and passes."""
+    if user is not None and not is_verified(user):
+        raise PermissionDenied(VERIFY_EMAIL_FIRST)
+
+
+def refusal(user, message: str) -> PermissionDenied:
+    """The 403 to raise when `user` was refused an action: why, when it is their unverified
+    email (asked only now, after the refusal), else `message`."""
+    unverified = user is not None and not _is_anonymous(user) and not is_verified(user)
+    return PermissionDenied(VERIFY_EMAIL_FIRST if unverified else message)
+
+
+# --- what belongs to the account as a whole -----------------------------------------------
+
+def is_account_wide(model_or_obj) -> bool:
+    """Rows about a Smart Account as a whole, in none of its Virtual Accounts (its classic
+    licenses, its alert settings): the model says so with `account_wide = True`."""
+    return bool(getattr(model_or_obj, "account_wide", False))
+
+
 # --- querysets ------------------------------------------------------------------------
 
 def _sa_role_accounts(user, capability: Capability) -> QuerySet:
@@ -98,6 +174,8 @@ def visible_virtual_accounts(user, capability: Capability = VIEW, *, strictly_be
         return qs.none()
     if _is_staff(user):
         return qs
+    if capability != VIEW:
+        qs = _acting(user, qs)
     if capability == HOLD:
         return qs.filter(smart_account__in=SmartAccount.objects.filter(_holding_accounts(user)))
     lft_lookup = "content_object__lft__lt" if strictly_below else "content_object__lft__lte"
@@ -114,6 +192,8 @@ def _smart_accounts(user, capability: Capability, *, through_va_roles: bool) -> 
         return qs.none()
     if _is_staff(user):
         return qs
+    if capability != VIEW:
+        qs = _acting(user, qs)
     if capability == HOLD:
         return qs.filter(_holding_accounts(user))
     cond = Q(pk__in=_sa_role_accounts(user, capability))
@@ -134,6 +214,13 @@ def _whole_accounts(user, capability: Capability) -> QuerySet:
     return _smart_accounts(user, capability, through_va_roles=False)
 
 
+def account_wide_smart_accounts(user, capability: Capability = VIEW) -> QuerySet:
+    """Smart Accounts whose account-wide rows (events of no Virtual Account, classic licenses,
+    settings) the user may see (or act on with `capability`): staff and SA roles (and a holding
+    account's own rows for its members), not VA roles."""
+    return _whole_accounts(user, capability)
+
+
 def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet:
     """Objects of `model` that `user` may see (or act on with `capability`).
 
@@ -144,6 +231,8 @@ def visible(user, model: type[Model], capability: Capability = VIEW) -> QuerySet
         return visible_smart_accounts(user, capability)
     if model is VirtualAccount:
         return visible_virtual_accounts(user, capability)
+    if is_account_wide(model):
+        return model.objects.filter(smart_account__in=_whole_accounts(user, capability))
     field_names = {f.name for f in model._meta.get_fields()}
     if "virtual_account" in field_names:
         in_visible_va = Q(virtual_account__in=visible_virtual_accounts(user, capability))
@@ -191,16 +280,16 @@ def can(user, capability: Capability, obj) -> bool:
         if capability == VIEW:
             return visible_smart_accounts(user, VIEW).filter(pk=obj.pk).exists()
         # Acting on the account as a whole (settings, SA-level roles) needs an SA role.
-        return SmartAccountRole.objects.filter(
+        return _acting(user, SmartAccountRole.objects.filter(
             user=user, content_object=obj, permission__codename__in=SA_ROLES_FOR[capability]
-        ).exists()
+        )).exists()
     if isinstance(obj, VirtualAccount):
         return visible_virtual_accounts(user, capability).filter(pk=obj.pk).exists()
     va = getattr(obj, "virtual_account", None)
     if va is not None:
         return can(user, capability, va)
     sa = getattr(obj, "smart_account", None)
-    if sa is not None and hasattr(obj, "virtual_account"):
+    if sa is not None and (hasattr(obj, "virtual_account") or is_account_wide(obj)):
         # In no Virtual Account: about the account as a whole (as `visible` scopes it).
         return _whole_accounts(user, capability).filter(pk=sa.pk).exists()
     if sa is not None:
@@ -217,9 +306,19 @@ def sees_whole_account(user, smart_account: SmartAccount, capability: Capability
         return False
     if _is_staff(user):
         return True
-    return SmartAccountRole.objects.filter(
+    roles = SmartAccountRole.objects.filter(
         user=user, content_object=smart_account, permission__codename__in=SA_ROLES_FOR[capability]
-    ).exists()
+    )
+    return (roles if capability == VIEW else _acting(user, roles)).exists()
+
+
+def sees_account_wide_data(user, smart_account: SmartAccount) -> bool:
+    """May the user see this account's account-wide rows (classic licenses; alert settings need
+    ADMINISTER besides)? Staff and SA roles; a VA role's holder sees the account, not these.
+    At most one query."""
+    if _is_anonymous(user):
+        return False
+    return _whole_accounts(user, VIEW).filter(pk=smart_account.pk).exists()
 
 
 def can_restructure(user, virtual_account: VirtualAccount) -> bool:
@@ -240,19 +339,20 @@ def can_manage_role(user, *, smart_account: SmartAccount, role: str, virtual_acc
 
 
 def roles_of(user, smart_account: SmartAccount) -> list[tuple[str, VirtualAccount | None]]:
-    """The user's roles in one account: [(role, virtual_account or None)], two queries."""
+    """The user's roles in one account: [(role, virtual_account or None)], two queries. When
+    they hold any, whether their email is verified is learnt on the way (kept on the user)."""
     if _is_anonymous(user):
         return []
-    sa_roles = [
-        (r.permission.codename, None)
-        for r in SmartAccountRole.objects.filter(user=user, content_object=smart_account).select_related("permission")
-    ]
-    va_roles = [
-        (r.permission.codename, r.content_object)
-        for r in VirtualAccountRole.objects.filter(user=user, content_object__smart_account=smart_account)
-        .select_related("permission", "content_object")
-    ]
-    return sa_roles + va_roles
+    learn = not _is_staff(user) and getattr(user, "_email_verified", None) is None
+    sa_qs = SmartAccountRole.objects.filter(user=user, content_object=smart_account).select_related("permission")
+    va_qs = VirtualAccountRole.objects.filter(user=user, content_object__smart_account=smart_account).select_related(
+        "permission", "content_object")
+    if learn:
+        sa_qs, va_qs = (qs.annotate(email_verified=_verified_email(user)) for qs in (sa_qs, va_qs))
+    rows = [*sa_qs, *va_qs]
+    if learn and rows:
+        user._email_verified = rows[0].email_verified
+    return [(r.permission.codename, r.content_object if isinstance(r, VirtualAccountRole) else None) for r in rows]
 
 
 class TreeRights:
@@ -271,14 +371,20 @@ class TreeRights:
         """`capability` on the account as a whole and everywhere in it: staff, or an SA role."""
         if capability == HOLD:
             raise ValueError("HOLD comes from holding-account membership, not from roles.")
-        return self._staff or not self._account_roles.isdisjoint(SA_ROLES_FOR[capability])
+        granted = self._staff or not self._account_roles.isdisjoint(SA_ROLES_FOR[capability])
+        return granted and self._may(capability)
+
+    def _may(self, capability: Capability) -> bool:
+        # Acting needs a verified email: known from `roles_of` when a role grants it (no query).
+        return capability == VIEW or is_verified(self.user)
 
     def subtrees(self, capability: Capability) -> list[VirtualAccount] | None:
         """Where `capability` holds: None for the whole account, else the Virtual Accounts of
         the VA roles that grant it, each with its subtree (maybe none)."""
         if self.whole_account(capability):
             return None
-        return [va for role, va in self.roles if va is not None and role in VA_ROLES_FOR[capability]]
+        granted = [va for role, va in self.roles if va is not None and role in VA_ROLES_FOR[capability]]
+        return granted if granted and self._may(capability) else []
 
     def can(self, capability: Capability, virtual_account: VirtualAccount, *, strictly_below: bool = False) -> bool:
         """As `visible_virtual_accounts(user, capability, strictly_below=…)` contains the VA."""
@@ -303,14 +409,25 @@ def get_or_404(user, queryset: QuerySet, capability: Capability = VIEW, **lookup
     except (model.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404(f"No {model._meta.verbose_name} found.")
     if capability != VIEW and not can(user, capability, obj):
-        raise PermissionDenied(f"You may not {capability.value} this {model._meta.verbose_name}.")
+        raise refusal(user, f"You may not {capability.value} this {model._meta.verbose_name}.")
     return obj
 
 
-def require(user, capability: Capability, obj) -> None:
+def get_account_wide_or_404(user, queryset: QuerySet, **lookup) -> SmartAccount:
+    """The Smart Account if the user sees its account-wide rows (one query); else 404 if they
+    may not see it at all, 403 if they see it through VA roles only."""
+    try:
+        return queryset.filter(**lookup).filter(pk__in=_whole_accounts(user, VIEW).values("pk")).get()
+    except (SmartAccount.DoesNotExist, ValueError, TypeError, ValidationError):
+        pass
+    get_or_404(user, queryset, VIEW, **lookup)
+    raise PermissionDenied("This belongs to the account as a whole: it needs a role on the whole Smart Account.")
+
+
+def require(user, capability: Capability, obj, message: str | None = None) -> None:
     """Raise 403 unless the user may do it (call after the object was found visible)."""
     if not can(user, capability, obj):
-        raise PermissionDenied(f"You may not {capability.value} this {obj._meta.verbose_name}.")
+        raise refusal(user, message or f"You may not {capability.value} this {obj._meta.verbose_name}.")
 
 
 # --- partner pages (my partner organisation, its holding accounts) -----------------------
@@ -322,7 +439,7 @@ def can_manage_partner(user, partner) -> bool:
         return False
     if _is_staff(user):
         return True
-    return PartnerMembership.objects.filter(user=user, partner=partner, is_admin=True).exists()
+    return _acting(user, PartnerMembership.objects.filter(user=user, partner=partner, is_admin=True)).exists()
 
 
 # --- back-office and partner predicates (no capability, no object tree) ----------------
@@ -350,10 +467,12 @@ def can_change_account_status(user) -> bool:
 
 
 def can_activate(user, smart_account: SmartAccount) -> bool:
-    """Activate a new Smart Account: its named contact, or staff. No query."""
+    """Activate a new Smart Account: its named contact (verified), or staff. At most one query."""
     if _is_anonymous(user):
         return False
-    return _is_staff(user) or (smart_account.contact_id is not None and user.pk == smart_account.contact_id)
+    return _is_staff(user) or (
+        smart_account.contact_id is not None and user.pk == smart_account.contact_id and is_verified(user)
+    )
 
 
 def can_set_support_case_status(user, case, status: str) -> bool:

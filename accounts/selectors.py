@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.core import signing
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from . import permissions
@@ -41,6 +42,40 @@ def virtual_accounts_named_like(virtual_accounts: QuerySet[VirtualAccount], quer
     return list(found.select_related("parent").order_by("tree_id", "lft")[:limit])
 
 
+# --- "this user found this account by a search" ----------------------------------------------
+
+SEARCH_REFERENCE_SALT = "accounts.search.reference"
+SEARCH_REFERENCE_MAX_AGE = 24 * 3600  # seconds: a search result is followed today
+
+
+def search_reference(*, smart_account: SmartAccount, user: User) -> str:
+    """What a search result carries instead of the account's id (the request-access link, the
+    account choice of an order line or a move): signed for this account and this searcher, so
+    that what follows a search cannot be reached by trying ids."""
+    return signing.dumps({"sa": smart_account.pk, "user": user.pk}, salt=SEARCH_REFERENCE_SALT)
+
+
+def account_id_from_search_reference(*, reference: str, user: User) -> int | None:
+    """The id of the account a reference from `user`'s own search names, without a query; None
+    when it is altered, expired or made for someone else."""
+    try:
+        data = signing.loads(str(reference or ""), salt=SEARCH_REFERENCE_SALT, max_age=SEARCH_REFERENCE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("user") != user.pk or type(data.get("sa")) is not int:
+        return None
+    return data["sa"]
+
+
+def account_from_search_reference(*, reference: str, user: User) -> SmartAccount | None:
+    """The customer account a reference from `user`'s own search names (None as above, or when
+    it names no customer account)."""
+    pk = account_id_from_search_reference(reference=reference, user=user)
+    if pk is None:
+        return None
+    return SmartAccount.objects.filter(pk=pk, kind=SmartAccountKind.CUSTOMER).first()
+
+
 # --- partner pages, privacy and support (issue 3) ------------------------------------------
 
 
@@ -63,14 +98,18 @@ class ManagedRole:
 
 
 def partner_customer_roles(*, partner: Partner) -> list[ManagedRole]:
-    """Every SA and VA role that the partner's members hold in customer Smart Accounts, by
+    """Every SA and VA role that the partner's members were granted in customer Smart Accounts
+    while they were members (a role from before they joined is theirs, not the partner's), by
     account, then scope, then user. Two queries, whatever the number of roles."""
-    members = PartnerMembership.objects.filter(partner=partner).values("user_id")
+    during_membership = {
+        "user__partner_membership__partner": partner,
+        "granted_at__gte": F("user__partner_membership__created_at"),
+    }
     sa_rows = SmartAccountRole.objects.filter(
-        user__in=members, content_object__kind=SmartAccountKind.CUSTOMER
+        **during_membership, content_object__kind=SmartAccountKind.CUSTOMER
     ).select_related("user", "permission", "granted_by", "content_object")
     va_rows = VirtualAccountRole.objects.filter(
-        user__in=members, content_object__smart_account__kind=SmartAccountKind.CUSTOMER
+        **during_membership, content_object__smart_account__kind=SmartAccountKind.CUSTOMER
     ).select_related("user", "permission", "granted_by", "content_object__smart_account")
     rows = [
         ManagedRole(r.pk, r.content_object, None, r.user, r.permission.codename, r.permission.name, r.granted_by, r.granted_at)
@@ -189,7 +228,7 @@ def user_personal_data(user: User) -> dict:
         ],
         "access_requests": [
             {"smart_account": _account(r.smart_account), "status": r.status, "message": r.message,
-             "requested_virtual_accounts": [va.name for va in r.requested_virtual_accounts.all()],
+             "scope_wanted": r.scope_wanted, "requested_virtual_accounts": [va.name for va in r.requested_virtual_accounts.all()],
              "granted_role": r.granted_role, "reason": _redact(r.reason, own_email),
              "created_at": _iso(r.created_at), "decided_at": _iso(r.decided_at)}
             for r in requests
@@ -217,6 +256,17 @@ def user_personal_data(user: User) -> dict:
             for k in ApiKey.objects.filter(user=user).order_by("-created_at")
         ],
     }
+
+
+def sole_partner_admin_of(*, user: User) -> Partner | None:
+    """The partner of which `user` is the only admin (closing their account is refused until
+    they make another member admin), or None."""
+    membership = PartnerMembership.objects.filter(user=user, is_admin=True).select_related("partner").first()
+    if membership is None or PartnerMembership.objects.filter(
+        partner_id=membership.partner_id, is_admin=True
+    ).exclude(pk=membership.pk).exists():
+        return None
+    return membership.partner
 
 
 def sole_admin_accounts(*, user: User) -> QuerySet[SmartAccount]:

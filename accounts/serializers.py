@@ -2,6 +2,7 @@
 
 Rules (who may, what is unique, what an email must look like to be a member) are the services'."""
 from drf_spectacular.types import OpenApiTypes
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,6 +11,7 @@ from .models import (
     AccessRequest,
     ApiKey,
     HoldingMembership,
+    Invitation,
     Partner,
     PartnerKind,
     PartnerMembership,
@@ -91,8 +93,33 @@ class PartnerMemberSerializer(serializers.ModelSerializer):
 
 
 class PartnerMemberAddSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    is_admin = serializers.BooleanField(required=False, default=False)
+    email = serializers.CharField(max_length=254, help_text="The address to invite; its owner joins by accepting.")
+    is_admin = serializers.BooleanField(required=False, default=False, help_text="Offer them partner admin.")
+
+
+class PartnerInvitationSerializer(serializers.ModelSerializer):
+    """An invitation to join a partner: what the partner typed and when it ends, nothing of the
+    person the address belongs to."""
+
+    is_admin = serializers.BooleanField(source="partner_admin", read_only=True, help_text="Offered as partner admin.")
+    invited_by = serializers.EmailField(source="invited_by.email", allow_null=True, read_only=True)
+    status = serializers.SerializerMethodField(
+        help_text="`pending` until accepted, declined, withdrawn or expired (`used`, `expired`)."
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "is_admin", "invited_by", "created_at", "expires_at", "status"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["pending", "used", "expired"]))
+    def get_status(self, invitation: Invitation) -> str:
+        if invitation.used_at is not None:
+            return "used"
+        return "pending" if invitation.expires_at > timezone.now() else "expired"
+
+
+class PartnerInvitationTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500, help_text="The token of the emailed link: /invite/<token>/.")
 
 
 # --- Smart Accounts ---------------------------------------------------------------------------
@@ -203,28 +230,51 @@ class SmartAccountUpdateSerializer(serializers.Serializer):
 # --- access requests ----------------------------------------------------------------------------
 
 
-class AccessRequestSerializer(serializers.ModelSerializer):
+SCOPE_WANTED_HELP = "The scope asked for, in the requester's words; empty: the whole account."
+
+
+class OwnAccessRequestSerializer(serializers.ModelSerializer):
+    """An access request as its requester sees it: nothing of the account's tree."""
+
     requester_email = serializers.EmailField(source="requester.email", read_only=True)
-    virtual_accounts = serializers.PrimaryKeyRelatedField(
-        source="requested_virtual_accounts", many=True, read_only=True,
-        help_text="The Virtual Accounts asked for; empty means the whole account.",
-    )
+    scope_wanted = serializers.CharField(read_only=True, help_text=SCOPE_WANTED_HELP)
     decided_by = serializers.EmailField(source="decided_by.email", read_only=True, allow_null=True)
 
     class Meta:
         model = AccessRequest
         fields = [
-            "id", "smart_account", "requester", "requester_email", "message", "virtual_accounts", "status",
+            "id", "smart_account", "requester", "requester_email", "message", "scope_wanted", "status",
             "granted_role", "reason", "decided_by", "created_at", "decided_at",
         ]
 
 
+class AccessRequestSerializer(OwnAccessRequestSerializer):
+    """An access request as the account's admins see it."""
+
+    virtual_accounts = serializers.PrimaryKeyRelatedField(
+        source="requested_virtual_accounts", many=True, read_only=True,
+        help_text="Requests made before `scope_wanted` existed named Virtual Accounts by id; new ones leave this empty.",
+    )
+
+    class Meta(OwnAccessRequestSerializer.Meta):
+        fields = [*OwnAccessRequestSerializer.Meta.fields, "virtual_accounts"]
+
+
 class AccessRequestCreateSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, default="")
-    virtual_accounts = ScopedVirtualAccountField(
-        many=True, required=False, default=list,
-        help_text="Ids of the Virtual Accounts wanted; empty: the whole account.",
+    scope_wanted = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text="The part of the account wanted, in words (e.g. \"Finance in the US\"); empty: the whole account. "
+                  "The admins choose the Virtual Accounts when they approve.",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        # Ids would let a requester without a role probe the tree (an id of this account or not):
+        # every value gets the same answer.
+        if isinstance(self.initial_data, dict) and self.initial_data.get("virtual_accounts") not in (None, "", []):
+            raise serializers.ValidationError({"virtual_accounts": [
+                "Name the scope you want in words in scope_wanted: the account's admins choose the Virtual Accounts."]})
+        return attrs
 
 
 class AccessRequestApproveSerializer(serializers.Serializer):
@@ -342,7 +392,7 @@ class AccountCloseSerializer(serializers.Serializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "revoked_reason"]
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -354,6 +404,10 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="What uses it, e.g. “inventory sync script”.")
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=365,
+        help_text="Days until the key stops working (1–365); omitted or null: until revoked.",
+    )
 
 
 # --- support cases ------------------------------------------------------------------------------

@@ -320,8 +320,8 @@ def notifications_redispatch(*, older_than_seconds: int = 30, claim_timeout: tim
 
 
 def _require(actor: User | None, capability, obj) -> None:
-    if actor is not None and not permissions.can(actor, capability, obj):
-        raise PermissionDenied(f"You may not {capability.value} here.")
+    if actor is not None:
+        permissions.require(actor, capability, obj, f"You may not {capability.value} here.")
 
 
 def _user_by_email(email: str, *, field: str = "email") -> User:
@@ -361,14 +361,11 @@ def _clean_domain(domain: str, *, field: str = "domain") -> str:
 
 
 def user_is_verified(user: User) -> bool:
-    from allauth.account.models import EmailAddress
-
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    return permissions.is_verified(user)  # the rule lives in accounts.permissions
 
 
 def _require_verified(actor: User) -> None:
-    if not user_is_verified(actor):
-        raise PermissionDenied("Verify your email address first.")
+    permissions.require_verified(actor)
 
 
 # --- users, API keys, partners ----------------------------------------------------------
@@ -395,12 +392,30 @@ def user_create(*, email: str, password: str, name: str = "", actor: User | None
     return user
 
 
+API_KEY_MAX_DAYS = 365
+
+
+def _clean_expiry_days(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError, OverflowError):
+        days = 0
+    if isinstance(value, float) and not value.is_integer() or not 1 <= days <= API_KEY_MAX_DAYS:
+        raise ValidationError({"expires_in_days": f"A whole number of days from 1 to {API_KEY_MAX_DAYS}, or empty for no expiry."})
+    return days
+
+
 @transaction.atomic
-def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
-    """A new API key; the raw key is returned once and never stored."""
+def api_key_create(*, user: User, name: str, expires_in_days: int | None = None) -> tuple[ApiKey, str]:
+    """A new API key; the raw key is returned once and never stored. Callers ask for a recent
+    re-authentication first (a session left open must not mint a lasting credential)."""
+    days = _clean_expiry_days(expires_in_days)
     raw = "slp_" + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        user=user, name=_clean_name(name or "API key"), prefix=raw[:12], key_hash=ApiKey.hash(raw)
+        user=user, name=_clean_name(name or "API key"), prefix=raw[:12], key_hash=ApiKey.hash(raw),
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
     return key, raw
 
@@ -409,7 +424,34 @@ def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
 def api_key_revoke(*, key: ApiKey, actor: User) -> None:
     if key.user_id != actor.pk:
         raise PermissionDenied("Not your API key.")
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason="Revoked by you."
+    )
+
+
+# Why every credential of a user stops at once (the profile and the email say it).
+CREDENTIALS_REVOKED_BECAUSE = {
+    "password_changed": "Your password was changed.",
+    "password_reset": "Your password was reset.",
+    "mfa_removed": "Two-factor authentication was turned off.",
+}
+
+
+@transaction.atomic
+def api_credentials_revoke_all(*, user: User, because: str) -> int:
+    """A password change or reset, or turning MFA off, ends every API key of the user: whoever
+    held the old password (or a key made with it) keeps nothing. The user is emailed once per
+    occasion. Returns how many keys stopped."""
+    reason = CREDENTIALS_REVOKED_BECAUSE[because]
+    now = timezone.now()
+    revoked = list(ApiKey.objects.select_for_update().filter(user=user, revoked_at__isnull=True).order_by("pk"))
+    ApiKey.objects.filter(pk__in=[k.pk for k in revoked]).update(revoked_at=now, revoked_reason=reason)
+    if revoked:
+        notification_queue(
+            kind="api_keys_revoked", about=f"accounts.user:{user.pk}:{now.isoformat()}", recipients=[user.email],
+            template="api_keys_revoked", context={"user": user, "reason": reason, "keys": revoked},
+        )
+    return len(revoked)
 
 
 @transaction.atomic
@@ -433,12 +475,28 @@ def partner_create(*, name: str, kind: str, distributor: Partner | None = None, 
 def _require_partner_admin(actor: User | None, partner: Partner) -> None:
     # None is the system (a command, a task); staff and the partner's admins pass (permissions).
     if actor is not None and not permissions.can_manage_partner(actor, partner):
-        raise PermissionDenied("Only a partner admin may manage its members.")
+        raise permissions.refusal(actor, "Only a partner admin may manage its members.")
+
+
+def _check_partner_keeps_an_admin(membership: PartnerMembership, *, field: str, message: str) -> None:
+    """Refuse to let `membership` stop being an admin (removed, demoted, its user closed) when it
+    is its partner's last. The partner's admin rows are locked first (in pk order), so two
+    admins going at once cannot both pass."""
+    admins = list(
+        PartnerMembership.objects.select_for_update().filter(partner_id=membership.partner_id, is_admin=True)
+        .order_by("pk").values_list("pk", flat=True)
+    )
+    if admins == [membership.pk]:
+        raise ValidationError({field: message})
 
 
 @transaction.atomic
 def partner_member_add(*, partner: Partner, email: str, is_admin: bool = False, actor: User | None) -> PartnerMembership:
-    _require_partner_admin(actor, partner)
+    """Put a registered user in a partner directly: vendor staff (the Django admin) and the system
+    (commands, demo data) only. Partner admins invite instead (`partner_member_invite`): nobody
+    joins a partner without accepting."""
+    if actor is not None and not permissions.is_staff(actor):
+        raise PermissionDenied("Partner admins invite members; they join by accepting the invitation.")
     user = _user_by_email(email)
     existing = PartnerMembership.objects.filter(user=user).select_related("partner").first()
     if existing is not None and existing.partner_id != partner.pk:
@@ -453,13 +511,8 @@ def partner_member_add(*, partner: Partner, email: str, is_admin: bool = False, 
 @transaction.atomic
 def partner_member_remove(*, membership: PartnerMembership, actor: User | None) -> None:
     _require_partner_admin(actor, membership.partner)
-    # Whoever removes them (the admin leaving, staff), the last admin stays; rows locked so two
-    # admins removing each other cannot both succeed.
-    admins = list(
-        PartnerMembership.objects.select_for_update().filter(partner=membership.partner, is_admin=True).values_list("pk", flat=True)
-    )
-    if admins == [membership.pk]:
-        raise ValidationError({"email": "A partner keeps at least one admin."})
+    # Whoever removes them (the admin leaving, staff), the last admin stays.
+    _check_partner_keeps_an_admin(membership, field="email", message="A partner keeps at least one admin.")
     HoldingMembership.objects.filter(user=membership.user, smart_account__partner=membership.partner).delete()
     membership.delete()
 
@@ -475,9 +528,11 @@ _SIGNER_SALT = "accounts.invitation"
 
 
 def invitation_create(
-    *, purpose: str, email: str, smart_account: SmartAccount | None = None, about: models.Model | None = None
+    *, purpose: str, email: str, smart_account: SmartAccount | None = None, about: models.Model | None = None,
+    **fields,
 ) -> tuple[Invitation, str]:
-    """A new invitation and its signed URL path."""
+    """A new invitation and its signed URL path. `fields`: more columns of the invitation (a
+    partner invitation's `partner`, `partner_admin`, `invited_by`)."""
     invitation = Invitation.objects.create(
         key=secrets.token_urlsafe(24),
         purpose=purpose,
@@ -485,9 +540,14 @@ def invitation_create(
         smart_account=smart_account,
         object_key=object_key(about) if about is not None else "",
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+        **fields,
     )
-    token = signing.dumps(invitation.key, salt=_SIGNER_SALT)
-    return invitation, f"/invite/{token}/"
+    return invitation, f"/invite/{invitation_token(invitation)}/"
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The signed token of an invitation's link (what /invite/<token>/ carries)."""
+    return signing.dumps(invitation.key, salt=_SIGNER_SALT)
 
 
 def invitation_resolve(*, token: str, user: User | None = None) -> Invitation:
@@ -510,6 +570,102 @@ def invitation_use(*, invitation: Invitation) -> None:
     """Mark used; conditional so two concurrent uses cannot both succeed."""
     if Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
         raise ValidationError("This link has already been used.")
+
+
+# --- partner membership invitations -----------------------------------------------------
+
+
+def partner_invitations_pending(*, partner: Partner | None = None) -> models.QuerySet[Invitation]:
+    """A partner's invitations that may still be accepted (every partner's without one), newest first."""
+    qs = Invitation.objects.filter(
+        purpose=InvitationPurpose.JOIN_PARTNER, partner__isnull=False, used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    if partner is not None:
+        qs = qs.filter(partner=partner)
+    return qs.select_related("invited_by").order_by("-created_at", "-pk")
+
+
+@transaction.atomic
+def partner_member_invite(*, partner: Partner, email: str, is_admin: bool = False, actor: User | None) -> Invitation:
+    """Invite an email address to join the partner (as a partner admin with `is_admin`): a signed,
+    expiring, single-use link is emailed, and its addressee joins by accepting it.
+
+    The answer is the same whoever the address belongs to (nobody yet, a user, a member of
+    another partner): the partner learns nothing of them before they accept. Inviting an
+    address again replaces its pending invitation (a fresh link and expiry) and sends that."""
+    _require_partner_admin(actor, partner)
+    email = clean_email(email)
+    # Its own members the partner sees already: saying so tells it nothing new.
+    if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of {partner.name}."})
+    Partner.objects.select_for_update().filter(pk=partner.pk).first()  # one pending invitation per address
+    now = timezone.now()
+    partner_invitations_pending(partner=partner).filter(email=email).update(expires_at=now)
+    invitation, path = invitation_create(
+        purpose=InvitationPurpose.JOIN_PARTNER, email=email, partner=partner, partner_admin=bool(is_admin),
+        invited_by=actor if actor is not None and actor.pk else None,
+    )
+    notification_queue(
+        kind="partner.invitation", about=invitation, recipients=[email], template="partner_invitation",
+        context={"partner": partner, "invitation": invitation, "invited_by": invitation.invited_by,
+                 "link": settings.SITE_URL + path},
+    )
+    return invitation
+
+
+@transaction.atomic
+def partner_invitation_revoke(*, invitation: Invitation, actor: User | None) -> None:
+    """Withdraw a pending invitation: its link stops working (as if expired)."""
+    _require_partner_admin(actor, invitation.partner)
+    now = timezone.now()
+    Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+
+
+def _partner_invitation(token: str, actor: User) -> Invitation:
+    """The partner invitation of a link, for its addressee only, their address verified."""
+    try:
+        invitation = invitation_resolve(token=token, user=actor)
+    except ValidationError as exc:
+        raise ValidationError({"token": exc.messages})
+    if invitation.purpose != InvitationPurpose.JOIN_PARTNER or invitation.partner_id is None:
+        raise ValidationError({"token": "This link is invalid or has expired."})
+    _require_verified(actor)
+    return invitation
+
+
+def _partner_invitation_use(invitation: Invitation) -> None:
+    """Used up once, and only while still valid: conditional, so that two accepts, or an
+    accept and a revoke, at the same moment cannot both succeed."""
+    now = timezone.now()
+    if not Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now):
+        used = Invitation.objects.filter(pk=invitation.pk, used_at__isnull=False).exists()
+        raise ValidationError({"token": "This link has already been used." if used
+                               else "This link is invalid or has expired."})
+
+
+@transaction.atomic
+def partner_invitation_accept(*, token: str, actor: User) -> PartnerMembership:
+    """The invitee joins the partner, as member or admin as offered. Only the addressee, with
+    that address verified, and not while they belong to a partner (they leave it first)."""
+    invitation = _partner_invitation(token, actor)
+    # A user's accepts one at a time: of two invitations accepted at once, one partner is joined.
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    current = PartnerMembership.objects.filter(user=actor).select_related("partner").first()
+    if current is not None:
+        # Told to the invitee only: the inviting partner never learns it.
+        raise ValidationError(f"You already belong to {current.partner.name}. Leave it first, then open this "
+                              "link again.")
+    _partner_invitation_use(invitation)
+    return PartnerMembership.objects.create(partner=invitation.partner, user=actor, is_admin=invitation.partner_admin)
+
+
+@transaction.atomic
+def partner_invitation_decline(*, token: str, actor: User) -> Invitation:
+    """The invitee says no: the link is used up and nothing else changes."""
+    invitation = _partner_invitation(token, actor)
+    _partner_invitation_use(invitation)
+    return invitation
 
 
 # --- Smart Accounts ---------------------------------------------------------------------
@@ -585,7 +741,7 @@ def smart_account_activate(
     are provisioned (orders listens to `smart_account_activated`)."""
     sa = SmartAccount.objects.select_for_update().get(pk=smart_account.pk)
     if actor is not None and not permissions.can_activate(actor, sa):
-        raise PermissionDenied("Only the account's named contact can activate it.")
+        raise permissions.refusal(actor, "Only the account's named contact can activate it.")
     if sa.status != SmartAccountStatus.NEW:
         raise ValidationError({"status": f"Only a new account can be activated; this one is {sa.status}."})
     if grant_partner_role and grant_partner_role not in SA_ROLES:
@@ -670,6 +826,7 @@ def holding_member_add(*, smart_account: SmartAccount, email: str, notify: bool 
         raise ValidationError({"email": f"{user.email} is not a member of {smart_account.partner.name}."})
     if actor is not None and actor.pk != user.pk:
         _require_partner_admin(actor, smart_account.partner)
+    permissions.require_verified(actor)  # joining it oneself is acting too (None: the system)
     membership, created = HoldingMembership.objects.update_or_create(
         smart_account=smart_account, user=user, defaults={"notify": notify}
     )
@@ -723,7 +880,7 @@ def _require_restructure(actor: User | None, va: VirtualAccount) -> None:
     if va.parent_id is None:
         raise ValidationError({"name": f"The root Virtual Account {va.name} cannot be renamed, moved or deleted."})
     if actor is not None and not permissions.can_restructure(actor, va):
-        raise PermissionDenied("You may not change this Virtual Account.")
+        raise permissions.refusal(actor, "You may not change this Virtual Account.")
 
 
 @transaction.atomic
@@ -865,7 +1022,7 @@ def role_grant(
     # The actor's right is read under the lock: an admin whose role goes at this moment grants nothing.
     _lock_roles(smart_account)
     if actor is not None and not permissions.can_manage_role(actor, smart_account=smart_account, role=role, virtual_account=virtual_account):
-        raise PermissionDenied("You may not grant this role.")
+        raise permissions.refusal(actor, "You may not grant this role.")
     user = _user_by_email(email, field="user_email")
     target = smart_account if role in SA_ROLES else virtual_account
     return _role_set(user=user, role=role, target=target, smart_account=smart_account, actor=actor)
@@ -893,7 +1050,7 @@ def role_revoke(*, role, actor: User | None) -> None:
     # Everything below is decided under the lock, on the roles as they are now.
     _lock_roles(sa)
     if actor is not None and not permissions.can_manage_role(actor, smart_account=sa, role=codename, virtual_account=va):
-        raise PermissionDenied("You may not revoke this role.")
+        raise permissions.refusal(actor, "You may not revoke this role.")
     if not type(role).objects.filter(pk=role.pk).exists():
         return
     if codename == Role.SA_ADMIN and not _sa_admins_left(sa, without=[role.pk]):
@@ -908,22 +1065,29 @@ def role_revoke(*, role, actor: User | None) -> None:
 
 @transaction.atomic
 def access_request_create(
-    *, smart_account: SmartAccount, actor: User, message: str = "", virtual_accounts: Iterable[VirtualAccount] = ()
+    *, smart_account: SmartAccount, actor: User, message: str = "", scope_wanted: str = ""
 ) -> AccessRequest:
-    """Flow 1: ask an account's admins for a role (whole account or named Virtual Accounts)."""
+    """Flow 1: ask an account's admins for a role. The scope is named in words (empty: the whole
+    account): a requester without a role never sees the tree, so the admins choose the real
+    scope when they approve."""
     _require_verified(actor)
     if smart_account.is_holding:
         raise ValidationError({"smart_account": "Holding accounts are joined through the partner, not by request."})
-    virtual_accounts = list(virtual_accounts)
-    if any(va.smart_account_id != smart_account.pk for va in virtual_accounts):
-        raise ValidationError({"virtual_accounts": "Every Virtual Account must belong to this Smart Account."})
+    if smart_account.status == SmartAccountStatus.NEW:
+        # Nobody could decide: its first admin is the customer contact who activates it.
+        raise ValidationError({"smart_account": "This account is not active yet: its customer contact activates it "
+                                                "and becomes its first admin. Ask them for access then."})
+    scope_wanted = " ".join((scope_wanted or "").split())  # one line, as the admins read it
+    if len(scope_wanted) > 200:
+        raise ValidationError({"scope_wanted": "Describe the scope in at most 200 characters."})
+    scope_wanted = refuse_control_characters(scope_wanted, field="scope_wanted")
     if AccessRequest.objects.filter(smart_account=smart_account, requester=actor, status=AccessRequestStatus.PENDING).exists():
         raise ValidationError({"smart_account": "You already have a pending request for this account."})
     message = _clean_text(message, field="message", max_length=2000)
-    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=message)
-    request.requested_virtual_accounts.set(virtual_accounts)
+    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=message,
+                                           scope_wanted=scope_wanted)
     event_record(smart_account=smart_account, action="access_request.created", actor=actor, obj=request,
-                 detail={"scope": [va.name for va in virtual_accounts] or "account"})
+                 detail={"scope": scope_wanted or "account"})
     admins = User.objects.filter(
         smartaccountrole__content_object=smart_account, smartaccountrole__permission__codename=Role.SA_ADMIN
     ).values_list("email", flat=True)
@@ -1065,6 +1229,13 @@ def user_close(*, user: User, actor: User, confirm_email: str | None = None) -> 
     if sole:
         raise ValidationError({"confirm_email": "You are the only admin of " + ", ".join(sole)
                                + ". Grant another user Smart Account admin there first."})
+    # Likewise a partner keeps an admin (the rule of removing and demoting one).
+    membership = PartnerMembership.objects.filter(user=user).select_related("partner").first()
+    if membership is not None:
+        _check_partner_keeps_an_admin(
+            membership, field="confirm_email",
+            message=f"You are the only admin of partner {membership.partner.name}. Make another member partner admin first.",
+        )
     for row in SmartAccountRole.objects.filter(user=user).select_related("content_object", "permission"):
         event_record(smart_account=row.content_object, action="role.revoked", actor=actor,
                      detail={"user": f"closed-user-{user.pk}", "role": row.permission.codename, "scope": "account"})
@@ -1093,11 +1264,9 @@ def partner_member_set_admin(*, membership: PartnerMembership, is_admin: bool, a
     """Make a partner member an admin, or an ordinary member again; a partner keeps at least
     one admin (rows locked so two admins demoting each other cannot both succeed)."""
     _require_partner_admin(actor, membership.partner)
-    admins = list(
-        PartnerMembership.objects.select_for_update().filter(partner=membership.partner, is_admin=True).values_list("pk", flat=True)
-    )
-    if not is_admin and admins == [membership.pk]:
-        raise ValidationError({"is_admin": "A partner keeps at least one admin; make someone else admin first."})
+    if not is_admin:
+        _check_partner_keeps_an_admin(membership, field="is_admin",
+                                      message="A partner keeps at least one admin; make someone else admin first.")
     PartnerMembership.objects.filter(pk=membership.pk).update(is_admin=is_admin)
     membership.is_admin = is_admin
     return membership

@@ -10,7 +10,8 @@ urlpatterns = [
     path("new/", views.smart_account_create, name="smart_account_create"),
     path("request/", views.smart_account_request, name="smart_account_request"),
     path("activate/<str:token>/", views.smart_account_activate, name="smart_account_activate"),
-    path("<int:pk>/request-access/", views.access_request_create, name="access_request_create"),
+    # The reference comes from the user's own domain search (signed, expiring): no page by bare id.
+    path("request-access/<str:ref>/", views.access_request_create, name="access_request_create"),
     path("<int:pk>/virtual-accounts/new/", views.virtual_account_create, name="virtual_account_create"),
     path("virtual-accounts/<int:va_pk>/edit/", views.virtual_account_edit, name="virtual_account_edit"),
     path("virtual-accounts/<int:va_pk>/delete/", views.virtual_account_delete, name="virtual_account_delete"),

@@ -39,15 +39,32 @@ def clean_email(value, *, field: str = "email", message: str = "Enter a valid em
     return email
 
 
+# Every day a caller gives (filters, periods, ship days) lies in these bounds: far from the
+# calendar's ends, so a day's arithmetic (the period before it, the day after) never overflows.
+EARLIEST_DAY = datetime.date(1970, 1, 1)
+LATEST_DAY = datetime.date(9998, 12, 31)
+DAY_OUT_OF_RANGE = f"Give a day from {EARLIEST_DAY:%Y-%m-%d} to {LATEST_DAY:%Y-%m-%d}."
+
+
+def validate_day_in_range(value) -> None:
+    """The one check of a given day's range, for form, filter and serializer fields alike."""
+    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValidationError(DAY_OUT_OF_RANGE, code="day_out_of_range")
+
+
 def clean_day(value, *, field: str) -> datetime.date | None:
     """A day, or None: a date as it is; a datetime as a DateField stores it (an aware one on its
     day in the current time zone, a naive one on its own date), so that it compares with days;
     an ISO string parsed; anything else a ValidationError keyed `field`."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value
+    if not (isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)):
+        try:
+            value = models.DateField().to_python(value)
+        except ValidationError:
+            raise ValidationError({field: "Give a day as YYYY-MM-DD."})
     try:
-        return models.DateField().to_python(value)
-    except ValidationError:
-        raise ValidationError({field: "Give a day as YYYY-MM-DD."})
+        validate_day_in_range(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages})
+    return value

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -16,7 +17,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,7 +34,8 @@ from .forms import (
     HoldingAccountCreateForm,
     HoldingMemberAddForm,
     HoldingMemberNotifyForm,
-    PartnerMemberAddForm,
+    PartnerInvitationResponseForm,
+    PartnerMemberInviteForm,
     RoleGrantForm,
     SmartAccountCreateForm,
     SmartAccountRequestForm,
@@ -47,11 +49,13 @@ from .models import (
     AccessRequestStatus,
     ApiKey,
     HoldingMembership,
+    InvitationPurpose,
     Partner,
     PartnerMembership,
     SmartAccount,
     SmartAccountKind,
     SmartAccountRole,
+    SmartAccountStatus,
     SupportCase,
     SupportCaseStatus,
     VirtualAccount,
@@ -96,6 +100,8 @@ def smart_account_find(request: HttpRequest) -> HttpResponse:
         for sa in results:
             sa.is_visible = sa.pk in visible_ids
             sa.has_pending_request = sa.pk in pending_ids
+            if sa.status != SmartAccountStatus.NEW:
+                sa.request_reference = selectors.search_reference(smart_account=sa, user=request.user)
     pending = AccessRequest.objects.filter(requester=request.user).select_related("smart_account").order_by("-created_at")[:20]
     return render(request, "accounts/smart_account_find.html", {"form": form, "results": results, "my_requests": pending})
 
@@ -154,15 +160,18 @@ def smart_account_activate(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def access_request_create(request: HttpRequest, pk: int) -> HttpResponse:
-    # Any user may ask: the account was found by domain search (name, domain, status only).
-    sa = get_object_or_404(SmartAccount, pk=pk, kind=SmartAccountKind.CUSTOMER)
-    form = AccessRequestForm(request.POST or None, smart_account=sa)
+def access_request_create(request: HttpRequest, ref: str) -> HttpResponse:
+    # Reached only from the user's own domain search (a reference signed for them): trying ids,
+    # or someone else's, altered or stale reference, shows nothing. The page shows what the search
+    # shows (name, domain, status) and nothing of the tree, whatever the user's roles.
+    sa = selectors.account_from_search_reference(reference=ref, user=request.user)
+    if sa is None:
+        raise Http404("No such account.")
+    form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        vas = form.cleaned_data["virtual_accounts"] if form.cleaned_data["scope"] == "virtual_accounts" else []
         try:
             result = run_service(form, services.access_request_create, smart_account=sa, actor=request.user,
-                                 message=form.cleaned_data["message"], virtual_accounts=vas)
+                                 message=form.cleaned_data["message"], scope_wanted=form.cleaned_data["scope_wanted"])
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
             result = None
@@ -180,7 +189,7 @@ def virtual_account_create(request: HttpRequest, pk: int) -> HttpResponse:
     sa = _smart_account(request, pk)
     parents = permissions.visible_virtual_accounts(request.user, STRUCTURE).filter(smart_account=sa)
     if not parents.exists():
-        raise PermissionDenied("You may not create Virtual Accounts here.")
+        raise permissions.refusal(request.user, "You may not create Virtual Accounts here.")
     form = VirtualAccountForm(request.POST or None, parents=parents, initial={"parent": request.GET.get("parent")})
     if request.method == "POST" and form.is_valid():
         va = run_service(form, services.virtual_account_create, actor=request.user, **form.cleaned_data)
@@ -196,7 +205,7 @@ def virtual_account_edit(request: HttpRequest, va_pk: int) -> HttpResponse:
     if va.parent_id is None:
         raise PermissionDenied(f"The root Virtual Account {va.name} cannot be renamed or moved.")
     if not permissions.can_restructure(request.user, va):
-        raise PermissionDenied("You may not change this Virtual Account.")
+        raise permissions.refusal(request.user, "You may not change this Virtual Account.")
     sa = va.smart_account
     parents = (
         permissions.visible_virtual_accounts(request.user, STRUCTURE).filter(smart_account=sa)
@@ -253,7 +262,7 @@ def smart_account_users(request: HttpRequest, pk: int) -> HttpResponse:
     is_sa_admin = permissions.can(user, ADMINISTER, sa)
     managed_vas = permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa)
     if not is_sa_admin and not managed_vas.exists():
-        raise PermissionDenied("Only account admins manage users and roles.")
+        raise permissions.refusal(request.user, "Only account admins manage users and roles.")
     sa_roles = (
         SmartAccountRole.objects.filter(content_object=sa).select_related("user", "permission", "granted_by")
         .order_by("user__email") if is_sa_admin else SmartAccountRole.objects.none()
@@ -375,17 +384,21 @@ def _not_a_partner(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/partner_none.html")
 
 
-def _render_partner_detail(request: HttpRequest, partner: Partner, *, add_form: PartnerMemberAddForm | None = None) -> HttpResponse:
+def _render_partner_detail(request: HttpRequest, partner: Partner, *,
+                           invite_form: PartnerMemberInviteForm | None = None) -> HttpResponse:
     members = list(PartnerMembership.objects.filter(partner=partner).select_related("user").order_by("-is_admin", "user__email"))
+    is_partner_admin = permissions.can_manage_partner(request.user, partner)
     context = {
         "partner": partner,
         "tab": "organisation",
         "members": members,
         "admin_count": sum(1 for m in members if m.is_admin),
-        "is_partner_admin": permissions.can_manage_partner(request.user, partner),
+        "is_partner_admin": is_partner_admin,
+        "invitations": list(services.partner_invitations_pending(partner=partner)) if is_partner_admin else [],
         "linked_resellers": list(partner.linked_resellers.order_by("name")),
         "distributors": list(partner.distributors.order_by("name")),
-        "add_form": add_form or PartnerMemberAddForm(),
+        "invite_form": invite_form or PartnerMemberInviteForm(),
+        "invitation_days": settings.INVITATION_MAX_AGE_DAYS,
     }
     return render(request, "accounts/partner_detail.html", context)
 
@@ -400,24 +413,67 @@ def partner_detail(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def partner_member_add(request: HttpRequest) -> HttpResponse:
+def partner_member_invite(request: HttpRequest) -> HttpResponse:
+    """Invite a colleague by email: they join when they accept the emailed link. The answer is
+    the same whoever the address belongs to."""
     partner = _partner_or_404(request)
     if not permissions.can_manage_partner(request.user, partner):
-        raise PermissionDenied("Only a partner admin may add members.")
-    form = PartnerMemberAddForm(request.POST)
+        raise permissions.refusal(request.user, "Only a partner admin may invite members.")
+    form = PartnerMemberInviteForm(request.POST)
     if form.is_valid():
-        email = form.cleaned_data["email"]
-        if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
-            # Adding again would silently change their admin flag; the toggle in the list does that.
-            form.add_error("email", f"{email} is already a member of {partner.name}.")
-        else:
-            membership = run_service(form, services.partner_member_add, partner=partner, actor=request.user,
-                                     email=email, is_admin=form.cleaned_data["is_admin"])
-            if membership is not None:
-                role = "a partner admin" if membership.is_admin else "a member"
-                messages.success(request, f"{membership.user.email} is now {role} of {partner.name}.")
-                return redirect("partner:partner_detail")
-    return _render_partner_detail(request, partner, add_form=form)
+        invitation = run_service(form, services.partner_member_invite, partner=partner, actor=request.user,
+                                 email=form.cleaned_data["email"], is_admin=form.cleaned_data["is_admin"])
+        if invitation is not None:
+            messages.success(request, f"We emailed an invitation to {invitation.email}. They join {partner.name} "
+                                      f"when they accept it (the link expires on {invitation.expires_at:%Y-%m-%d}).")
+            return redirect("partner:partner_detail")
+    return _render_partner_detail(request, partner, invite_form=form)
+
+
+@require_POST
+@login_required
+def partner_invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    partner = _partner_or_404(request)
+    invitation = get_object_or_404(services.partner_invitations_pending(partner=partner), pk=pk)
+    services.partner_invitation_revoke(invitation=invitation, actor=request.user)
+    messages.success(request, f"The invitation of {invitation.email} was withdrawn.")
+    return redirect("partner:partner_detail")
+
+
+@require_http_methods(["GET", "POST"])
+def partner_invitation_respond(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link of a partner invitation (via /invite/<token>/): its addressee, signed in,
+    sees the partner and the role offered, and accepts or declines. Once."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
+    try:
+        invitation = services.invitation_resolve(token=token, user=request.user)
+    except ValidationError as exc:
+        return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
+    except PermissionDenied as exc:
+        return render(request, "accounts/invitation_invalid.html", {"message": str(exc)}, status=403)
+    if invitation.purpose != InvitationPurpose.JOIN_PARTNER or invitation.partner_id is None:
+        raise Http404("No such link.")
+    partner = invitation.partner
+    form = PartnerInvitationResponseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accepting = form.cleaned_data["decision"] == "accept"
+        try:
+            done = run_service(form, services.partner_invitation_accept if accepting else services.partner_invitation_decline,
+                               token=token, actor=request.user)
+        except PermissionDenied as exc:  # their address is not verified yet
+            form.add_error(None, str(exc))
+            done = None
+        if done is not None and accepting:
+            role = "a partner admin" if done.is_admin else "a member"
+            messages.success(request, f"You joined {partner.name} as {role}.")
+            return redirect("partner:partner_detail")
+        if done is not None:
+            messages.info(request, f"You declined the invitation to join {partner.name}.")
+            return redirect("portal:dashboard")
+    context = {"invitation": invitation, "partner": partner, "form": form,
+               "current_partner": services.partner_of(request.user)}
+    return render(request, "accounts/partner_invitation_respond.html", context)
 
 
 def _partner_membership(request: HttpRequest, pk: int) -> PartnerMembership:
@@ -638,6 +694,7 @@ def privacy_export(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@reauthentication_required(allow_get=True)  # closing is for the owner at the keyboard, not an open session
 def privacy_close(request: HttpRequest) -> HttpResponse:
     """Close the signed-in user's account after they type their email address, then sign out."""
     form = AccountCloseForm(request.POST or None, user=request.user)
@@ -648,7 +705,8 @@ def privacy_close(request: HttpRequest) -> HttpResponse:
         logout(request)
         messages.info(request, "Your account is closed and you were signed out.")
         return redirect("portal:privacy_closed")
-    context = {"form": form, "sole_admin_accounts": selectors.sole_admin_accounts(user=request.user)}
+    context = {"form": form, "sole_admin_accounts": selectors.sole_admin_accounts(user=request.user),
+               "sole_partner_admin_of": selectors.sole_partner_admin_of(user=request.user)}
     return render(request, "accounts/privacy_close.html", context)
 
 
@@ -728,10 +786,18 @@ NEW_API_KEY_SESSION_KEY = "accounts.new_api_key"
 
 
 def _render_api_keys(request: HttpRequest, *, form: ApiKeyCreateForm | None = None) -> HttpResponse:
+    keys = list(ApiKey.objects.filter(user=request.user).order_by("-created_at", "-pk"))
+    bulk_revocations = [k for k in keys if k.revoked_at and k.revoked_reason in services.CREDENTIALS_REVOKED_BECAUSE.values()]
+    latest = max(bulk_revocations, key=lambda k: k.revoked_at, default=None)
+    if latest and any(k.created_at > latest.revoked_at for k in keys):
+        latest = None  # said until the user makes a new key
     context = {
-        "keys": ApiKey.objects.filter(user=request.user).order_by("-created_at", "-pk"),
+        "keys": keys,
         "form": form or ApiKeyCreateForm(),
         "new_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
+        "now": timezone.now(),
+        # The latest "all keys revoked with the password/MFA" is said above the table, with its reason.
+        "revoked_with_password": latest,
     }
     return render(request, "accounts/api_key_list.html", context)
 
@@ -745,10 +811,12 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @never_cache
 @login_required
+@reauthentication_required  # a session left open must not mint a lasting credential
 def api_key_create(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST)
     if form.is_valid():
-        result = run_service(form, services.api_key_create, user=request.user, name=form.cleaned_data["name"])
+        result = run_service(form, services.api_key_create, user=request.user, name=form.cleaned_data["name"],
+                             expires_in_days=form.cleaned_data["expires_in_days"])
         if result is not None:
             key, raw = result
             request.session[NEW_API_KEY_SESSION_KEY] = {"id": key.pk, "name": key.name, "key": raw}

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import permissions
 from accounts.models import Event, SmartAccount, VirtualAccount
 from accounts.permissions import ADMINISTER, OPERATE, VIEW
 from portal.api_common import IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
@@ -268,9 +269,9 @@ class TokenDetailView(APIView):
 
 
 class DeviceRegisterView(APIView):
-    """A device registers with a token: the token in the body is its credential (no user, no
-    session, no CSRF). 201 for a new device; 200 when the serial was registered already in
-    that Virtual Account (the same device, a new secret)."""
+    """A device registers with a token, or registers again with its current secret: the one in
+    the body is its credential (no user, no session, no CSRF). 201 for a new device; 200 when the
+    serial was registered already in that Virtual Account (the same device, a new secret)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -278,7 +279,15 @@ class DeviceRegisterView(APIView):
     @extend_schema(
         request=DeviceRegisterSerializer, auth=[],
         responses={201: DeviceRegisteredSerializer, 200: DeviceRegisteredSerializer, **errors(400)},
-        summary="Register a device with a registration token",
+        summary="Register a device with a registration token (or again with its current secret)",
+        description="Send `token` or `device_secret`, not both. With `token`: a new serial number in the token's "
+                    "Virtual Account is a new device (201); a serial registered there already is the same device, "
+                    "its secret rotated (the old one stops working) and hostname and product id updated (200). "
+                    "Either uses the token once, so the token must be active with a use left (else 400, `token`). "
+                    "With `device_secret`, the device's current secret, and its `serial_number`: the device "
+                    "registers again without a token use (200), its secret rotated all the same (else 400, "
+                    "`device_secret`). Every re-registration is recorded in the account's event log "
+                    "(`device.reregistered`).",
     )
     def post(self, request: Request) -> Response:
         device, secret, created = services.device_register(**validated_data(DeviceRegisterSerializer, request))
@@ -383,13 +392,14 @@ class SmartAccountClassicLicenseListView(generics.ListAPIView):
     serializer_class = ClassicLicenseSerializer
 
     def get_queryset(self) -> QuerySet[ClassicLicense]:
-        sa = _smart_account(self.request, self.kwargs["pk"])
+        # PAKs belong to the account as a whole: a VA role sees the account (403), not them.
+        sa = permissions.get_account_wide_or_404(self.request.user, SmartAccount.objects.all(), pk=self.kwargs["pk"])
         return selectors.classic_licenses(sa, status=query_params(ClassicLicenseFilterSerializer, self.request).get("status"))
 
     @extend_schema(
         parameters=[ClassicLicenseFilterSerializer],
-        responses={200: ClassicLicenseSerializer(many=True), **errors(400, 401, 404)},
-        summary="Classic licenses (PAKs) of a Smart Account",
+        responses={200: ClassicLicenseSerializer(many=True), **errors(400, 401, 403, 404)},
+        summary="Classic licenses (PAKs) of a Smart Account (account-wide roles)",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -525,9 +535,13 @@ class SmartAccountUsageHistoryView(generics.ListAPIView):
 
 
 class AlertPreferencesView(APIView):
-    @extend_schema(responses={200: AlertPreferencesSerializer, **errors(401, 404)}, summary="Alert preferences of an account")
+    @extend_schema(
+        responses={200: AlertPreferencesSerializer, **errors(401, 403, 404)},
+        summary="Alert preferences of an account (SA admins)",
+    )
     def get(self, request: Request, pk: int) -> Response:
-        sa = _smart_account(request, pk)
+        # Account settings and their recipients: SA admins, as on the page (DESIGN.md §3).
+        sa = _smart_account(request, pk, ADMINISTER)
         return Response(AlertPreferencesSerializer(selectors.alert_preferences(sa)).data)
 
     @extend_schema(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.forms import VirtualAccountChoiceField
 from accounts.models import Event, EventAction, VirtualAccount
+from accounts.validators import validate_day_in_range
 
 from .forms import ProductChoiceField, QuickSelect, VirtualAccountSearchInput
 from .models import ClassicLicense, Device, DeviceStatus, DeviceUsage, Product, RegistrationToken, TokenStatus
@@ -147,8 +148,10 @@ class EventFilterSet(django_filters.FilterSet):
     virtual_account = VirtualAccountFilter(queryset=VirtualAccount.objects.none(), method="filter_virtual_account",
                                            label="Virtual Account", empty_label="All", widget=QuickSelect)
     actor = django_filters.CharFilter(method="filter_actor", label="Actor", widget=_search("Email, or “system”"))
-    since = django_filters.DateFilter(method="filter_since", label="From", widget=_date())
-    until = django_filters.DateFilter(method="filter_until", label="Until", widget=_date())
+    since = django_filters.DateFilter(method="filter_since", label="From", widget=_date(),
+                                      validators=[validate_day_in_range])
+    until = django_filters.DateFilter(method="filter_until", label="Until", widget=_date(),
+                                      validators=[validate_day_in_range])
 
     class Meta:
         model = Event

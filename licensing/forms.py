@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.forms import VirtualAccountChoiceField
 from accounts.models import VirtualAccount
+from accounts.validators import validate_day_in_range
 
 from .models import AlertPreferences, Device, Product
 from .services import TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
@@ -215,8 +216,10 @@ class ClassicLicenseConvertForm(forms.Form):
 class PeriodForm(forms.Form):
     """A reporting period (reconciliation): the last 30 days unless chosen."""
 
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Until")
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From",
+                            validators=[validate_day_in_range])
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Until",
+                          validators=[validate_day_in_range])
     virtual_account = VirtualAccountChoiceField(queryset=VirtualAccount.objects.none(), required=False,
                                                 label="Virtual Account", empty_label="All (with subtrees)")
 
@@ -229,6 +232,8 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.errors:
+            return data  # a day out of range: no period to work out
         end = data.get("end") or timezone.localdate()
         start = data.get("start") or end - datetime.timedelta(days=29)
         if start > end:

@@ -193,6 +193,8 @@ class DeviceUsage(models.Model):
 class ClassicLicense(models.Model):
     """A PAK in an account's License Registration part; registered to one device serial."""
 
+    account_wide = True  # the account's as a whole: SA roles only (accounts.permissions)
+
     smart_account = models.ForeignKey(SmartAccount, on_delete=models.RESTRICT, related_name="classic_licenses")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="classic_licenses")
     pak = models.CharField("PAK", max_length=40, unique=True)
@@ -270,6 +272,8 @@ def default_expiry_windows() -> list[int]:
 class AlertPreferences(models.Model):
     """Which alert emails a Smart Account's admins get, and who else gets them (extra
     recipients within the account's domain). An account without a row has the defaults."""
+
+    account_wide = True  # an account setting: SA roles only (accounts.permissions)
 
     smart_account = models.OneToOneField(SmartAccount, on_delete=models.CASCADE, related_name="alert_preferences")
     insufficient_licenses = models.BooleanField(default=True, help_text="A product crosses into or out of shortage.")

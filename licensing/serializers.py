@@ -2,6 +2,8 @@
 services') and what goes out."""
 from rest_framework import serializers
 
+from accounts.validators import validate_day_in_range
+
 from .models import (
     AlertPreferences,
     ClassicLicense,
@@ -118,7 +120,16 @@ class TokenCreatedSerializer(TokenSerializer):
 
 
 class DeviceRegisterSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=200)
+    # One of the two is the credential (the service says which is missing or too many).
+    token = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="A registration token of the Virtual Account: each registration, a re-registration too, uses it once.",
+    )
+    device_secret = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="Instead of `token`, to register again: the device's current secret (with its serial number). "
+                  "No token use is counted; the secret is rotated all the same.",
+    )
     serial_number = serializers.CharField(max_length=100)
     product_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     hostname = serializers.CharField(max_length=253, required=False, allow_blank=True, default="")
@@ -248,13 +259,14 @@ class EventFilterSerializer(serializers.Serializer):
     action = serializers.CharField(required=False, help_text='Exact, or a prefix ending in "." (e.g. `device.`).')
     virtual_account = serializers.IntegerField(required=False, help_text="That Virtual Account and its subtree.")
     actor = serializers.CharField(required=False, help_text='Email of the actor, or "system".')
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    since = serializers.DateField(required=False, validators=[validate_day_in_range])
+    until = serializers.DateField(required=False, validators=[validate_day_in_range])
 
 
 class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="Default: 30 days before `end`.")
-    end = serializers.DateField(required=False, help_text="Default: today.")
+    start = serializers.DateField(required=False, validators=[validate_day_in_range],
+                                  help_text="Default: 30 days before `end`.")
+    end = serializers.DateField(required=False, validators=[validate_day_in_range], help_text="Default: today.")
     virtual_account = serializers.IntegerField(required=False, help_text="Only that Virtual Account and its subtree.")
 
     def validate(self, data: dict) -> dict:

@@ -413,7 +413,7 @@ def license_transfer(
     if actor is not None:
         for va in (from_virtual_account, to_virtual_account):
             if not permissions.can(actor, OPERATE, va):
-                raise PermissionDenied(f"You may not move licenses in or out of {va.name}.")
+                raise permissions.refusal(actor, f"You may not move licenses in or out of {va.name}.")
     _check_transfer_accounts(from_virtual_account, to_virtual_account)
     wanted = _transfer_lines(lines)
 
@@ -620,8 +620,8 @@ MAX_REPORT_ITEMS = 1000
 
 
 def _require(actor: User | None, capability, obj, message: str) -> None:
-    if actor is not None and not permissions.can(actor, capability, obj):
-        raise PermissionDenied(message)
+    if actor is not None:
+        permissions.require(actor, capability, obj, message)
 
 
 def _whole_number(value, *, field: str, label: str, low: int, high: int) -> int:
@@ -729,17 +729,28 @@ def _clean_optional(value, *, field: str, label: str, max_length: int) -> str:
 
 @transaction.atomic
 def device_register(
-    *, token: str, serial_number: str, product_id: str = "", hostname: str = ""
+    *, token: str = "", serial_number: str, product_id: str = "", hostname: str = "", device_secret: str = ""
 ) -> tuple[Device, str, bool]:
     """A device registers into the token's Virtual Account. Returns (device, raw secret,
     created). The device authenticates its usage reports with the secret; only its hash is kept.
 
     The token must be active (not expired, revoked or used up); holding accounts (and accounts
-    not active) take no devices. Registering a serial number already registered in that VA
-    returns the same device and counts no second use, even with a used-up token (a device that
-    lost its secret, e.g. after a reset, registers again): its secret is rotated, so the old one
-    stops working, and its hostname and product id are updated. Concurrent registrations never
-    exceed `max_uses`: a use is claimed by a conditional UPDATE (`use_count < max_uses`).
+    not active) take no devices. Every registration uses the token once, a re-registration too:
+    registering a serial number already registered in the token's VA (a device that lost its
+    secret, e.g. after a reset) returns the same device with its secret rotated (the old one stops
+    working) and its hostname and product id updated, and records `device.reregistered`. A token
+    that could not register a new device re-registers nothing: else any old token of the account
+    could take a device over (lock the real one out, and zero its usage with the new secret).
+
+    A device that still holds its current secret re-registers with it instead of a token: send
+    `device_secret` (and its serial number) and no `token`. No token use is counted; the secret is
+    rotated and the event recorded all the same. One of `token` and `device_secret` is required.
+
+    Concurrency: a token use is claimed by a conditional UPDATE (`use_count < max_uses`), so
+    concurrent registrations and re-registrations never exceed `max_uses`. Re-registrations of one
+    device queue on its row lock (a device's secret works once: the next one finds it rotated).
+    Of two first registrations of one serial at once, one creates the device; the other meets the
+    unique constraint (IntegrityError) and becomes a re-registration, which claims its own use.
     """
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, str] = {}
@@ -753,10 +764,13 @@ def device_register(
         except ValidationError as exc:
             errors.update(exc.message_dict)
     raw_token = str(token or "").strip()
+    raw_secret = str(device_secret or "").strip()
     row = None
-    if not raw_token:
-        errors["token"] = ["A registration token is required."]
-    else:
+    if raw_token and raw_secret:
+        errors["device_secret"] = ["Send a registration token or the device's current secret, not both."]
+    elif not raw_token and not raw_secret:
+        errors["token"] = ["A registration token is required (or, to register again, the device's current secret)."]
+    elif raw_token:
         row = (
             RegistrationToken.objects.select_related("virtual_account__smart_account")
             .filter(token_hash=RegistrationToken.hash(raw_token))
@@ -767,32 +781,37 @@ def device_register(
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    serial = cleaned["serial_number"]
+    secret = DEVICE_SECRET_PREFIX + secrets.token_urlsafe(32)
+
+    if row is None:
+        device = (
+            Device.objects.select_for_update().select_related("virtual_account__smart_account")
+            .filter(secret_hash=Device.hash(raw_secret), serial_number=serial).first()
+        )
+        if device is None:  # unknown, rotated already, or another device's: no hint which
+            raise ValidationError({"device_secret": "This is not the current secret of a device with this serial number."})
+        _check_pool_account(device.virtual_account, field="device_secret", doing="register")
+        return _device_reregister(device, secret=secret, cleaned=cleaned, token=None, now=now), secret, False
+
     if row.status_at(now) in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
         raise _token_refusal(row, now)
     va = row.virtual_account
     _check_pool_account(va, field="token", doing="register")
-    serial = cleaned["serial_number"]
-    secret = DEVICE_SECRET_PREFIX + secrets.token_urlsafe(32)
 
     device = Device.objects.select_for_update().filter(virtual_account=va, serial_number=serial).first()
     if device is None:
         try:
             with transaction.atomic():
-                claimed = (
-                    RegistrationToken.objects.filter(pk=row.pk, revoked_at__isnull=True, expires_at__gt=now)
-                    .filter(Q(max_uses__isnull=True) | Q(use_count__lt=F("max_uses")))
-                    .update(use_count=F("use_count") + 1)
-                )
-                if not claimed:
-                    row.refresh_from_db()
-                    raise _token_refusal(row, now)
+                _token_use_claim(row, now)
                 device = Device.objects.create(
                     virtual_account=va, serial_number=serial, product_id=cleaned["product_id"],
                     hostname=cleaned["hostname"], secret_hash=Device.hash(secret), registered_with=row,
                     last_contact_at=now,
                 )
         except IntegrityError:
-            # The same serial registered at the same moment: theirs won; this is a re-registration.
+            # The same serial registered at the same moment: theirs won (and this savepoint's
+            # claim is undone); this is a re-registration, which claims a use of its own below.
             device = Device.objects.select_for_update().get(virtual_account=va, serial_number=serial)
         else:
             event_record(
@@ -802,17 +821,40 @@ def device_register(
             )
             return device, secret, True
 
+    _token_use_claim(row, now)
+    return _device_reregister(device, secret=secret, cleaned=cleaned, token=row, now=now), secret, False
+
+
+def _token_use_claim(token: RegistrationToken, now: datetime.datetime) -> None:
+    """Count one use of the token, or refuse it (revoked, expired or used up meanwhile): one
+    conditional UPDATE, so that concurrent claims never exceed `max_uses`."""
+    claimed = (
+        RegistrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True, expires_at__gt=now)
+        .filter(Q(max_uses__isnull=True) | Q(use_count__lt=F("max_uses")))
+        .update(use_count=F("use_count") + 1)
+    )
+    if not claimed:
+        token.refresh_from_db()
+        raise _token_refusal(token, now)
+
+
+def _device_reregister(
+    device: Device, *, secret: str, cleaned: dict[str, str], token: RegistrationToken | None, now: datetime.datetime
+) -> Device:
+    """Rotate a (locked) device's secret and take its new identifiers; the event tells its admins
+    (`token`: the token used, None when the device sent its current secret)."""
     device.secret_hash = Device.hash(secret)
     device.hostname = cleaned["hostname"] or device.hostname
     device.product_id = cleaned["product_id"] or device.product_id
     device.last_contact_at = now
     device.save(update_fields=["secret_hash", "hostname", "product_id", "last_contact_at"])
+    va = device.virtual_account
     event_record(
-        smart_account=va.smart_account, action="device.registered", virtual_account=va, obj=device,
-        detail={"serial_number": serial, "hostname": device.hostname, "product_id": device.product_id,
-                "token": row.prefix, "again": True},
+        smart_account=va.smart_account, action="device.reregistered", virtual_account=va, obj=device,
+        detail={"serial_number": device.serial_number, "hostname": device.hostname, "product_id": device.product_id,
+                "token": token.prefix if token is not None else None},
     )
-    return device, secret, False
+    return device
 
 
 def device_authenticate(*, device_id, secret: str) -> Device | None:
@@ -1180,7 +1222,7 @@ def alert_preferences_update(*, smart_account: SmartAccount, actor: User | None,
     `expiry_windows` (1 to 5 distinct days before a subscription ends, 1–365) and
     `extra_recipients` (at most 20 addresses within the account's domain)."""
     if actor is not None and not permissions.can(actor, ADMINISTER, smart_account):
-        raise PermissionDenied("Only the account's admins change its alerts.")
+        raise permissions.refusal(actor, "Only the account's admins change its alerts.")
     unknown = set(changes) - set(ALERT_FLAGS) - {"expiry_windows", "extra_recipients"}
     if unknown:
         raise ValidationError({name: "Unknown setting." for name in sorted(unknown)})

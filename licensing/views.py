@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -119,7 +120,7 @@ class Scope:
         here, account = self.url, ScopeUrls(sa_pk=self.smart_account.pk)
         tabs = []
         for key, label, icon, name in TABS:
-            if key in ACCOUNT_ONLY_TABS and self.virtual_account is not None:
+            if key in ACCOUNT_ONLY_TABS and (self.virtual_account is not None or not self.sees_account_wide):
                 continue
             if key == "alerts" and not self.is_sa_admin:
                 continue
@@ -160,6 +161,11 @@ class Scope:
     @cached_property
     def is_sa_admin(self) -> bool:
         return permissions.can(self.user, ADMINISTER, self.smart_account)
+
+    @cached_property
+    def sees_account_wide(self) -> bool:
+        """The account's PAKs (and, for SA admins, its alert settings): not for VA roles."""
+        return permissions.sees_account_wide_data(self.user, self.smart_account)
 
 
 def _scope(request: HttpRequest, sa_pk: int | None, va_pk: int | None) -> Scope:
@@ -436,7 +442,7 @@ def license_transfer(request: HttpRequest, sa_pk: int | None = None, va_pk: int 
     scope = _scope(request, sa_pk, va_pk)
     operable = scope.operable_in_account
     if not operable.exists():
-        raise PermissionDenied("You may not move licenses in this account.")
+        raise permissions.refusal(request.user, "You may not move licenses in this account.")
     products = _transfer_products(operable)
     initial_from = scope.virtual_account.pk if scope.virtual_account else request.GET.get("from")
     form = TransferForm(request.POST or None, virtual_accounts=operable, initial={"from_virtual_account": initial_from})
@@ -509,7 +515,8 @@ def _render_tokens(request: HttpRequest, scope: Scope, *, form: TokenCreateForm 
     context = {
         "scope": scope, "active": "tokens", "filterset": filterset, "page_obj": page_obj, "form": form,
         "is_filtered": _is_filtered(request), "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
-        "register_url": request.build_absolute_uri(reverse("api:device_register")),
+        # SITE_URL, not the request's Host header: devices are configured from what this page says.
+        "register_url": settings.SITE_URL + reverse("api:device_register"),
     }
     return render(request, "licensing/token_list.html", context, status=status)
 
@@ -527,7 +534,7 @@ def token_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None
 def token_create(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None = None) -> HttpResponse:
     scope = _scope(request, sa_pk, va_pk)
     if not scope.can_operate:
-        raise PermissionDenied("You may not create registration tokens here.")
+        raise permissions.refusal(request.user, "You may not create registration tokens here.")
     form = TokenCreateForm(request.POST, virtual_accounts=scope.operable)
     if form.is_valid():
         data = form.cleaned_data
@@ -598,7 +605,7 @@ def device_move(request: HttpRequest, sa_pk: int | None = None, va_pk: int | Non
     of them or none."""
     scope = _scope(request, sa_pk, va_pk)
     if not scope.can_operate:
-        raise PermissionDenied("You may not move devices here.")
+        raise permissions.refusal(request.user, "You may not move devices here.")
     movable = Device.objects.filter(virtual_account__in=scope.operable.values("pk")).select_related("virtual_account")
     if request.method == "POST":
         form = DeviceMoveForm(request.POST, devices=movable, virtual_accounts=scope.operable_in_account)
@@ -654,6 +661,8 @@ def device_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def classic_license_list(request: HttpRequest, sa_pk: int) -> HttpResponse:
     scope = _scope(request, sa_pk, None)
+    if not scope.sees_account_wide:
+        raise PermissionDenied("Classic licenses belong to the account as a whole: they need a role on the whole account.")
     filterset = ClassicLicenseFilterSet(request.GET or None, queryset=selectors.classic_licenses(scope.smart_account))
     context = {
         "scope": scope, "active": "paks", "filterset": filterset, "page_obj": _page(request, filterset.qs),
@@ -843,7 +852,7 @@ def reconciliation_export(request: HttpRequest, sa_pk: int | None = None, va_pk:
 def alert_preferences(request: HttpRequest, sa_pk: int) -> HttpResponse:
     scope = _scope(request, sa_pk, None)
     if not scope.is_sa_admin:
-        raise PermissionDenied("Only the account's admins change its alerts.")
+        raise permissions.refusal(request.user, "Only the account's admins change its alerts.")
     preferences = selectors.alert_preferences(scope.smart_account)
     form = AlertPreferencesForm(request.POST or None, initial=AlertPreferencesForm.initial_from(preferences))
     if request.method == "POST" and form.is_valid():

@@ -10,6 +10,7 @@ from django.db import models
 
 from accounts.forms import virtual_account_label
 from accounts.models import Partner, PartnerKind, SmartAccount, VirtualAccount
+from accounts.selectors import account_id_from_search_reference
 
 # The prefix of a form whose account picker is filled by htmx ("lines-0", "move", "assign"):
 # it names the inputs and the ids the fragments swap into, so only these characters.
@@ -57,6 +58,31 @@ class HoldingAccountChoiceField(forms.ModelChoiceField):
 class VirtualAccountField(forms.ModelChoiceField):
     def label_from_instance(self, obj: VirtualAccount) -> str:
         return virtual_account_label(obj)
+
+
+class SearchReferenceField(forms.Field):
+    """The customer account chosen from the user's own search, posted as the search result's
+    signed reference (not the id: what the pages show of a chosen account, its name and Virtual
+    Accounts, must not be had by trying ids). Cleans to the account's id without a query; the
+    services check the account itself. Set `user` (the form does) before cleaning."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {"invalid": "Find the customer's Smart Account and choose it from the search results."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = None
+
+    def to_python(self, value) -> int | None:
+        value = str(value).strip() if value is not None else ""
+        if not value:
+            return None
+        pk = None
+        if self.user is not None and len(value) <= 500:
+            pk = account_id_from_search_reference(reference=value, user=self.user)
+        if pk is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return pk
 
 
 class IdListField(forms.Field):
@@ -118,7 +144,7 @@ class OrderLineForm(forms.Form):
     assignment = forms.ChoiceField(choices=Assignment.choices, required=False, widget=forms.RadioSelect,
                                    label="Where the licenses go")
     account_search = forms.CharField(max_length=253, required=False, label="Find the customer's Smart Account")
-    smart_account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    smart_account = SearchReferenceField(required=False)
     virtual_account = forms.IntegerField(required=False, widget=forms.HiddenInput)
     holding_account = HoldingAccountChoiceField(queryset=SmartAccount.objects.none(), required=False,
                                                 label="Holding account", empty_label="— Choose a holding account —")
@@ -127,8 +153,9 @@ class OrderLineForm(forms.Form):
     SERVICE_FIELDS = {"sku": "product", "product": "product", "quantity": "quantity",
                       "virtual_account": "virtual_account", "delegate_to_end_customer": "assignment"}
 
-    def __init__(self, *args, holding_accounts=None, partner: Partner | None = None, **kwargs):
+    def __init__(self, *args, holding_accounts=None, partner: Partner | None = None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["smart_account"].user = user
         holding = self.fields["holding_account"]
         holding.own_partner = partner
         if isinstance(holding_accounts, list):
@@ -142,7 +169,10 @@ class OrderLineForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         kind = data.get("assignment")
-        if kind == Assignment.CUSTOMER and not data.get("smart_account"):
+        if kind != Assignment.CUSTOMER:
+            # A choice left in the hidden customer panel (a stale reference) is not this line's.
+            self.errors.pop("smart_account", None)
+        elif not data.get("smart_account") and "smart_account" not in self.errors:
             self.add_error("smart_account", "Find the customer's Smart Account and choose it, or request a new one.")
         if kind == Assignment.HOLDING and not data.get("holding_account") and "holding_account" not in self.errors:
             self.add_error("holding_account", "Choose a holding account.")
@@ -195,9 +225,12 @@ class LineMoveForm(forms.Form):
 
     lines = IdListField(error_messages={"required": "Tick the lines to move."})
     account_search = forms.CharField(max_length=253, required=False, label="Find the customer's Smart Account")
-    smart_account = forms.IntegerField(required=False, widget=forms.HiddenInput,
-                                       error_messages={"invalid": "Choose the customer's Smart Account."})
+    smart_account = SearchReferenceField(required=False)
     virtual_account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["smart_account"].user = user
 
     def clean_smart_account(self) -> int:
         value = self.cleaned_data.get("smart_account")

@@ -3,13 +3,12 @@
 Rules (who may order, what a line may be assigned to, who may ship or move) are the services'."""
 from __future__ import annotations
 
-from django.db import models
 from rest_framework import serializers
+
+from accounts.validators import validate_day_in_range
 
 from .models import Order, OrderLine, OrderLineState
 from .services import MAX_LINES_PER_ORDER
-
-MAX_ID = models.BigIntegerField.MAX_BIGINT
 
 # --- out ------------------------------------------------------------------------------------
 
@@ -180,7 +179,8 @@ class OrderShipSerializer(serializers.Serializer):
         child=serializers.IntegerField(), required=False, allow_empty=True, max_length=MAX_LINES_PER_ORDER,
         help_text="Ids of the lines to ship (all or none); default: every line not shipped yet.",
     )
-    shipped_on = serializers.DateField(required=False, allow_null=True, help_text="Default: today; never in the future.")
+    shipped_on = serializers.DateField(required=False, allow_null=True, validators=[validate_day_in_range],
+                                       help_text="Default: today; never in the future.")
 
 
 class OrderLineMoveSerializer(serializers.Serializer):
@@ -190,24 +190,3 @@ class OrderLineMoveSerializer(serializers.Serializer):
     virtual_account = serializers.IntegerField(
         required=False, allow_null=True, help_text="One of its Virtual Accounts (default: its default, DEFAULT).",
     )
-
-
-class OrderFilterSerializer(serializers.Serializer):
-    # The line filters (holding_account, state, smart_account, sku) together pick the orders with
-    # at least one line matching all of them.
-
-    # Ids beyond the database's integer would overflow the lookup (an OverflowError on SQLite).
-    holding_account = serializers.IntegerField(
-        required=False, max_value=MAX_ID, help_text="Lines assigned to, held in or moved out of this holding account.",
-    )
-    state = serializers.ChoiceField(choices=OrderLineState.choices, required=False, help_text="Lines in this state.")
-    smart_account = serializers.IntegerField(required=False, max_value=MAX_ID, help_text="Lines assigned to this Smart Account.")
-    sku = serializers.CharField(required=False, help_text="Lines of this product (SKU, case-insensitive).")
-    placed_after = serializers.DateField(required=False, help_text="Placed on or after this day (UTC).")
-    placed_before = serializers.DateField(required=False, help_text="Placed on or before this day (UTC).")
-    number = serializers.CharField(required=False, help_text="The order number (exact, case-insensitive).")
-
-    def validate(self, data: dict) -> dict:
-        if data.get("placed_after") and data.get("placed_before") and data["placed_after"] > data["placed_before"]:
-            raise serializers.ValidationError({"placed_before": "Comes on or after `placed_after`."})
-        return data

@@ -262,8 +262,7 @@ def order_place(
     partner = partner_of(actor)
     if partner is None:
         raise PermissionDenied("Only partner users can place orders.")
-    if not user_is_verified(actor):
-        raise PermissionDenied("Verify your email address first.")
+    permissions.require_verified(actor)
 
     errors: dict[str, list[str]] = defaultdict(list)
     name = " ".join((end_customer_name or "").split())
@@ -602,6 +601,7 @@ def order_line_move_to_account(
     a ValidationError keyed `lines` names each such line and why (also as `exc.failed_lines`,
     {line id: reason}); lines the actor may not see are only "no such order line". If the only
     reason is the actor's right to move lines they can see, it is PermissionDenied instead."""
+    permissions.require_verified(actor)
     raw_ids = list(lines or [])
     ids = [_pk(line, OrderLine) for line in raw_ids]
     if not ids:

@@ -33,6 +33,7 @@ from accounts.models import (
     VirtualAccount,
 )
 from accounts.permissions import HOLD, OPERATE
+from accounts.selectors import account_from_search_reference, account_id_from_search_reference, search_reference
 from licensing.models import Product
 
 from . import selectors, services
@@ -154,10 +155,10 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for e in events
         ) if entry.title
     ]
-    # PAK codes are the account's secrets: shown to those who may see the account.
+    # PAK codes are the account's secrets: shown to those who see the account as a whole (not to a VA role).
     account_ids = {line.smart_account_id for line in lines if line.smart_account_id}
     viewable = set(
-        permissions.visible_smart_accounts(request.user).filter(pk__in=account_ids).values_list("pk", flat=True)
+        permissions.account_wide_smart_accounts(request.user).filter(pk__in=account_ids).values_list("pk", flat=True)
     ) if account_ids else set()
     for line in lines:
         line.account_viewable = line.smart_account_id in viewable
@@ -193,21 +194,25 @@ def order_ship(request: HttpRequest, pk: int) -> HttpResponse:
 # --- placing an order ---------------------------------------------------------------------------
 
 
-def _decorate_lines(formset, products: dict[str, Product]) -> None:
+def _decorate_lines(formset, products: dict[str, Product], user) -> None:
     """What each bound line shows beside its inputs: the product found for its SKU, and the
-    customer account it names with that account's Virtual Accounts (two queries for all lines)."""
+    customer account it chose from the user's search (by its reference: never an account named
+    by id) with that account's Virtual Accounts (two queries for all lines)."""
     chosen = {}
     for form in formset.forms:
         form.product_obj = products.get(str(form["product"].value() or "").strip().upper())
-        value = str(form["smart_account"].value() or "").strip()
-        if form.is_bound and form["assignment"].value() == Assignment.CUSTOMER and value.isdigit():
-            chosen[form.prefix] = int(value)
+        if form.is_bound and form["assignment"].value() == Assignment.CUSTOMER:
+            pk = account_id_from_search_reference(reference=str(form["smart_account"].value() or "").strip(), user=user)
+            if pk is not None:
+                chosen[form.prefix] = pk
     if not chosen:
         return
     accounts = SmartAccount.objects.filter(pk__in=set(chosen.values()), kind=SmartAccountKind.CUSTOMER).in_bulk()
     vas_of: dict[int, list[VirtualAccount]] = {}
     for va in VirtualAccount.objects.filter(smart_account__in=list(accounts)).order_by("tree_id", "lft"):
         vas_of.setdefault(va.smart_account_id, []).append(va)
+    for sa in accounts.values():
+        sa.search_reference = search_reference(smart_account=sa, user=user)
     for form in formset.forms:
         sa = accounts.get(chosen.get(form.prefix))
         if sa is not None:
@@ -258,7 +263,7 @@ def order_place(request: HttpRequest) -> HttpResponse:
     partner = _partner_or_403(request)
     # Loaded once and shared by every line form (no query per line).
     holding_list = list(selectors.assignable_holding_accounts(partner).select_related("partner"))
-    form_kwargs = {"holding_accounts": holding_list, "partner": partner}
+    form_kwargs = {"holding_accounts": holding_list, "partner": partner, "user": request.user}
     order_form = OrderForm(request.POST or None, partner=partner)
     formset = OrderLineFormSet(request.POST or None, prefix="lines", form_kwargs=form_kwargs)
     formset.order_errors = []
@@ -272,7 +277,7 @@ def order_place(request: HttpRequest) -> HttpResponse:
 
     products = list(Product.objects.filter(is_active=True).order_by("sku").only(
         "sku", "name", "sa_required", "term_months", "license_kind"))
-    _decorate_lines(formset, {p.sku.upper(): p for p in products})
+    _decorate_lines(formset, {p.sku.upper(): p for p in products}, request.user)
     context = {
         "partner": partner,
         "order_form": order_form,
@@ -321,6 +326,9 @@ def account_search(request: HttpRequest) -> HttpResponse:
     if len(query) < 2:
         query = ""  # too short to search: say nothing yet
     accounts = list(selectors.customer_accounts_matching(request.user, query, active_only=purpose == "move"))
+    for sa in accounts:
+        # The select posts this, not the id: what follows (the Virtual Account names) needs the search.
+        sa.search_reference = search_reference(smart_account=sa, user=request.user)
     context = {"prefix": prefix, "accounts": accounts, "query": query, "purpose": purpose, "oob": True,
                "selected": accounts[0].pk if len(accounts) == 1 else None}
     if len(accounts) == 1:
@@ -333,28 +341,31 @@ def account_search(request: HttpRequest) -> HttpResponse:
 @login_required
 def virtual_account_options(request: HttpRequest) -> HttpResponse:
     """The Virtual Accounts of the account chosen in a picker: all their names for a partner
-    depositing into it; only those the user may add licenses to for an end customer."""
+    depositing into an account found by their own search (the select sends the search result's
+    reference; a bare id, or an altered, expired or someone else's reference, is a 404); only
+    those the user may add licenses to for an end customer (by id: their own accounts)."""
     try:
         prefix = _prefix_or_400(request.GET.get("prefix"))
     except ValidationError:
         return HttpResponseBadRequest("Bad prefix.")
     raw = str(request.GET.get(f"{prefix}-smart_account") or "").strip()
     context = {"prefix": prefix, "va": None}
-    if raw.isdigit():
-        if request.GET.get("purpose") == "operate":
+    if request.GET.get("purpose") == "operate":
+        if raw.isdigit():
             sa = permissions.visible_smart_accounts(request.user, OPERATE).filter(
                 pk=int(raw), kind=SmartAccountKind.CUSTOMER).first()
             if sa is not None:
                 vas = permissions.visible_virtual_accounts(request.user, OPERATE).filter(smart_account=sa).order_by("tree_id", "lft")
                 context["va"] = _va_context(sa, vas)
-        else:
-            if not _may_deposit(request.user):
-                raise PermissionDenied("Only partner users assign order lines to customer accounts.")
-            sa = SmartAccount.objects.filter(pk=int(raw), kind=SmartAccountKind.CUSTOMER).exclude(
-                status=SmartAccountStatus.SUSPENDED).first()
-            if sa is not None:
-                vas = VirtualAccount.objects.filter(smart_account=sa).order_by("tree_id", "lft")
-                context["va"] = _va_context(sa, vas)
+    else:
+        if not _may_deposit(request.user):
+            raise PermissionDenied("Only partner users assign order lines to customer accounts.")
+        if raw:  # empty: the "choose one" option, nothing chosen yet
+            sa = account_from_search_reference(reference=raw, user=request.user)
+            if sa is None or sa.status == SmartAccountStatus.SUSPENDED:
+                raise Http404("No such account.")
+            vas = VirtualAccount.objects.filter(smart_account=sa).order_by("tree_id", "lft")
+            context["va"] = _va_context(sa, vas)
     return render(request, "orders/_va_options.html", context)
 
 
@@ -379,6 +390,7 @@ def account_request_inline(request: HttpRequest) -> HttpResponse:
     if not request.htmx or prefix is None:
         messages.success(request, text)
         return redirect("orders:order_place")
+    sa.search_reference = search_reference(smart_account=sa, user=request.user)
     context = {
         "prefix": prefix, "accounts": [sa], "selected": sa.pk, "purpose": "order", "oob": True,
         "va": _va_context(sa, VirtualAccount.objects.filter(smart_account=sa).order_by("tree_id", "lft")),
@@ -459,6 +471,8 @@ def _render_move(request: HttpRequest, form: LineMoveForm, *, failures: dict[int
             "row": selectors.held_line_age(line, today, stale_days) if line is not None else None,
             "failure": failures.get(line_id) or ("" if line is not None else "no such order line"),
         })
+    if sa is not None:
+        sa.search_reference = search_reference(smart_account=sa, user=request.user)  # posted on confirming
     context = {
         "form": form, "rows": rows, "smart_account": sa, "virtual_account": va,
         "default_va": sa.default_virtual_account if sa is not None else None,
@@ -477,7 +491,7 @@ def held_line_move(request: HttpRequest) -> HttpResponse:
         return redirect("orders:held_line_list")
     if not _may_deposit(request.user):
         raise PermissionDenied("Only members of a partner's holding account move its lines.")
-    form = LineMoveForm(request.POST, prefix="move")
+    form = LineMoveForm(request.POST, prefix="move", user=request.user)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))

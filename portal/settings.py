@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,9 +30,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-# A real secret key means a real deployment: DEBUG is off unless asked for.
-SECRET_KEY = env("SECRET_KEY") or "django-insecure-dev-only-key-change-me"
+# A real secret key means a real deployment: DEBUG is off unless asked for. The development key
+# is public (it is in the repository), so it is taken only with DEBUG on: anything signed with it
+# (license keys, email confirmations, invitations) could be forged by anyone.
 DEBUG = env_bool("DEBUG", default=not env("SECRET_KEY"))
+SECRET_KEY = env("SECRET_KEY") or ("django-insecure-dev-only-key-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. With DEBUG off the portal refuses to start on the public development key: "
+        "set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -66,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,9 +145,15 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Emailed links are built from SITE_URL, never from the request's Host header.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+# The limits count in the default cache: Redis (shared by every worker and node) when REDIS_URL is
+# set, else per process (a deploy check warns). Behind N reverse proxies, the client is the Nth
+# address from the right of X-Forwarded-For; 0 counts the connecting address.
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+ALLAUTH_TRUSTED_PROXY_COUNT = int(env("ALLAUTH_TRUSTED_PROXY_COUNT", "0"))
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Guardian: anonymous users never hold object roles.
@@ -239,6 +255,24 @@ SPECTACULAR_SETTINGS = {
         "SupportCaseStatusEnum": "accounts.models.SupportCaseStatus",
         "RoleEnum": "accounts.models.Role",
         "OrderLineStateEnum": "orders.models.OrderLineState",
+    },
+}
+
+# Content-Security-Policy (django-csp): only our own origin, no inline script or style, no eval.
+# Templates load behaviour from static/js/ and looks from static/css/; htmx is configured (base.html)
+# not to inject its indicator styles nor evaluate attributes. NONCE adds a per-response nonce only
+# where a template asks for request.csp_nonce: the API docs' Swagger UI set-up script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap's and Swagger UI's icons are data: SVGs
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
     },
 }
 

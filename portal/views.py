@@ -95,6 +95,8 @@ def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nodes": nodes,
         "opened": opened,
         "is_sa_admin": is_sa_admin,
+        # PAKs are the account's as a whole: an SA role (or staff) sees them, a VA role does not.
+        "sees_account_wide": rights.whole_account(VIEW),
         "can_manage_users": is_sa_admin or bool(rights.subtrees(ADMINISTER)),
         "can_operate": rights.whole_account(OPERATE) if not sa.is_holding else False,
         "can_hold": sa.is_holding and permissions.can(user, HOLD, sa),
@@ -146,4 +148,6 @@ def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
     if invitation.purpose == InvitationPurpose.ACTIVATE_ACCOUNT:
         return redirect("accounts:smart_account_activate", token=token)
+    if invitation.purpose == InvitationPurpose.JOIN_PARTNER:
+        return redirect("partner:partner_invitation_respond", token=token)
     return redirect("orders:delegated_line_assign", token=token)

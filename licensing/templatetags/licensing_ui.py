@@ -29,6 +29,11 @@ _SUMMARIES = {
     "device.registered": lambda d: (
         f"Device {d['serial_number']} registered{' again' if d['again'] else ''}" + (f" ({d['hostname']})" if d["hostname"] else "")
     ),
+    "device.reregistered": lambda d: (
+        f"Device {d['serial_number']} re-registered "
+        + (f"with token {d['token']}…" if d["token"] else "with its current secret")
+        + ", secret rotated" + (f" ({d['hostname']})" if d["hostname"] else "")
+    ),
     "device.moved": lambda d: f"Device {d['serial_number']} moved from {d['from']} to {d['to']}",
     "device.removed": lambda d: f"Device {d['serial_number']} removed" + (f", freeing {_lines(d['usage'])}" if d["usage"] else ""),
     "pak.issued": lambda d: f"PAK issued: {d['quantity']} × {d['sku']}",
@@ -71,7 +76,8 @@ def event_tone(action: str) -> str:
         return "danger"
     if action in ("compliance.shortage_cleared", "licenses.deposited"):
         return "success"
-    if action.endswith((".removed", ".revoked", ".deleted", ".denied")):
+    # A re-registration locks out whoever held the device's secret: worth a second look.
+    if action.endswith((".removed", ".revoked", ".deleted", ".denied", ".reregistered")):
         return "warning"
     return "secondary"
 

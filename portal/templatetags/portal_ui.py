@@ -1,6 +1,9 @@
 """Template helpers for the shared look: navigation state, usage bars, Bootstrap form widgets."""
+import re
+
 from django import forms, template
 from django.forms.boundfield import BoundField
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -26,6 +29,39 @@ def usage(in_use, purchased) -> dict:
         "available": max(purchased - in_use, 0),
         "shortage": max(in_use - purchased, 0),
     }
+
+
+INDENT_LEVELS = 20  # static/css/portal.css defines .indent-0 … .indent-20
+
+
+@register.filter
+def bar_width(percent) -> str:
+    """A progress bar's width as a class (bar-w-0 … bar-w-100): the CSP allows no style attribute."""
+    try:
+        value = round(float(percent))
+    except (TypeError, ValueError):
+        value = 0
+    return f"bar-w-{max(0, min(100, value))}"
+
+
+@register.filter
+def indent(level) -> str:
+    """A tree row's indent as a class (indent-0 … indent-20); deeper levels indent like level 20."""
+    try:
+        value = int(level)
+    except (TypeError, ValueError):
+        value = 0
+    return f"indent-{max(0, min(INDENT_LEVELS, value))}"
+
+
+DRF_FLOAT_RIGHT = re.compile(r"""\sstyle=["']float: right; margin-right: 10px;?["']""")
+
+
+@register.filter(is_safe=True)
+def drf_without_inline_style(html: str) -> str:
+    """The browsable API's request buttons (rest_framework/base.html) float by a style attribute,
+    which the CSP refuses: the same look by an attribute that static/css/browsable_api.css styles."""
+    return mark_safe(DRF_FLOAT_RIGHT.sub(" data-float-end", str(html)))
 
 
 def _widget_kind(widget: forms.Widget) -> str:

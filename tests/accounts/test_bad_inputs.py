@@ -142,8 +142,13 @@ def test_holding_member_must_be_a_registered_user(holding, partner_admin, unchan
 
 
 @pytest.mark.parametrize("email", BAD_EMAILS.values(), ids=BAD_EMAILS.keys())
-def test_partner_member_must_be_a_registered_user(partner, partner_admin, unchanged, email):
-    assert_invalid("email", services.partner_member_add, partner=partner, email=email, actor=partner_admin)
+def test_a_partner_member_staff_add_directly_must_be_a_registered_user(partner, staff_user, unchanged, email):
+    assert_invalid("email", services.partner_member_add, partner=partner, email=email, actor=staff_user)
+
+
+@pytest.mark.parametrize("email", ["not-an-email", ""], ids=["malformed", "blank"])
+def test_an_address_invited_to_a_partner_must_be_an_email_address(partner, partner_admin, unchanged, email):
+    assert_invalid("email", services.partner_member_invite, partner=partner, email=email, actor=partner_admin)
 
 
 def test_unknown_activation_role_changes_nothing(partner_user):

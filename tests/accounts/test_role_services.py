@@ -217,13 +217,39 @@ def test_role_get_finds_either_kind_of_role_by_id(acme, acme_admin, vic):
 def test_access_request_is_sent_to_the_sa_admins(acme, acme_admin, vic, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_create(smart_account=acme.sa, actor=vic, message="I run Finance.",
-                                                 virtual_accounts=[acme.finance])
+                                                 scope_wanted="Finance in the US")
 
     assert request.status == AccessRequestStatus.PENDING
-    assert list(request.requested_virtual_accounts.all()) == [acme.finance]
+    assert request.scope_wanted == "Finance in the US"
     assert [m.to for m in mailoutbox] == [[acme_admin.email]]
     assert vic.email in mailoutbox[0].subject and "I run Finance." in mailoutbox[0].body
+    assert "Finance in the US" in mailoutbox[0].body
     assert actions(acme.sa) == ["access_request.created"]
+
+
+def test_requester_names_the_scope_in_words_on_one_clean_line(acme, vic):
+    request = services.access_request_create(smart_account=acme.sa, actor=vic, scope_wanted="  Finance\n and  Sales ")
+    assert request.scope_wanted == "Finance and Sales"
+    assert AccessRequest.objects.get().scope_wanted == "Finance and Sales"
+
+
+@pytest.mark.parametrize("words", ["x" * 201, "Finance\x00", "Finance\x07"], ids=["too-long", "nul", "bell"])
+def test_scope_wanted_is_refused_when_too_long_or_with_control_characters(acme, vic, words):
+    with pytest.raises(ValidationError) as excinfo:
+        services.access_request_create(smart_account=acme.sa, actor=vic, scope_wanted=words)
+    assert error_keys(excinfo) == {"scope_wanted"}
+    assert not AccessRequest.objects.exists()
+
+
+def test_a_new_account_is_not_open_to_access_requests(vic, partner_user):
+    contact = UserFactory(email="carol@cisco.example")
+    new = services.smart_account_request(name="Cisco", domain="cisco.example", contact_email=contact.email,
+                                         actor=partner_user)
+    with pytest.raises(ValidationError) as excinfo:
+        services.access_request_create(smart_account=new, actor=vic)
+    assert error_keys(excinfo) == {"smart_account"}
+    assert "not active yet" in excinfo.value.message_dict["smart_account"][0]
+    assert not AccessRequest.objects.exists()
 
 
 def test_one_pending_request_per_user_per_account(acme, acme_admin, vic):
@@ -259,7 +285,7 @@ def test_unverified_user_cannot_request_access(acme):
 
 
 def test_approving_grants_exactly_the_chosen_sa_role(acme, acme_admin, vic, mailoutbox, django_capture_on_commit_callbacks):
-    request = services.access_request_create(smart_account=acme.sa, actor=vic, virtual_accounts=[acme.finance])
+    request = services.access_request_create(smart_account=acme.sa, actor=vic, scope_wanted="Finance")
 
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_approve(access_request=request, role=Role.SA_VIEWER, actor=acme_admin)
@@ -357,6 +383,7 @@ def test_every_grant_revoke_request_approval_and_activation_writes_an_event(acme
     requested = services.smart_account_request(name="Cisco", domain="cisco.example", contact_email=contact.email,
                                                actor=partner_user)
     services.smart_account_activate(smart_account=requested, actor=contact, grant_partner_role=Role.SA_VIEWER)
+    requested.refresh_from_db()  # active now: open to access requests
     row = services.role_grant(smart_account=acme.sa, email=vic.email, role=Role.SA_USER, actor=acme_admin)
     services.role_revoke(role=row, actor=acme_admin)
     request = services.access_request_create(smart_account=acme.sa, actor=vic)

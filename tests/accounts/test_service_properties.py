@@ -220,6 +220,19 @@ def test_access_request_message_and_reason_are_stored_clean(world, message, reas
 
 
 @PROPERTY_SETTINGS
+@given(scope_wanted=names)
+def test_access_request_scope_wanted_is_stored_as_one_clean_line(world, scope_wanted):
+    with rolled_back():
+        request = outcome(lambda: services.access_request_create(smart_account=world.acme, actor=world.asker,
+                                                                 scope_wanted=scope_wanted),
+                          fields={"scope_wanted"}, models=(AccessRequest, *ACCOUNT_ROWS))
+        words = normalised(scope_wanted)
+        assert (request is not None) == (len(words) <= 200 and is_clean(words))
+        if request is not None:
+            assert AccessRequest.objects.get(pk=request.pk).scope_wanted == words
+
+
+@PROPERTY_SETTINGS
 @given(subject=names, body=texts, order_number=names)
 def test_support_case_subject_body_and_order_number(world, subject, body, order_number):
     with rolled_back():

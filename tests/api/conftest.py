@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from ..factories import ApiKeyFactory, PartnerFactory, PartnerMembershipFactory, UserFactory
+from ..reauth import reauthenticate
 
 
 @pytest.fixture
@@ -41,14 +42,18 @@ def anon() -> APIClient:
 
 @pytest.fixture
 def api_as(db) -> Callable[..., APIClient]:
-    """`api_as(user)`: a client signed in with a session; `api_as(user, key=True)`: with a Bearer API key."""
+    """`api_as(user)`: a client signed in with a session; `api_as(user, key=True)`: with a Bearer API key;
+    `api_as(user, reauthenticated=True)`: a session that just confirmed the password (minting keys,
+    closing the account)."""
 
-    def make(user, *, key: bool = False) -> APIClient:
+    def make(user, *, key: bool = False, reauthenticated: bool = False) -> APIClient:
         client = APIClient()
         if key:
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {ApiKeyFactory(user=user).key}")
         else:
             client.force_login(user)
+            if reauthenticated:
+                reauthenticate(client)
         return client
 
     return make

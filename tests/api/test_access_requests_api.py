@@ -49,25 +49,66 @@ def test_any_verified_user_asks_for_access_and_the_sa_admins_are_emailed(
     request = AccessRequest.objects.get()
     assert response.json() == {
         "id": request.pk, "smart_account": acme.sa.pk, "requester": applicant.pk, "requester_email": applicant.email,
-        "message": "I run Finance.", "virtual_accounts": [], "status": "pending", "granted_role": "", "reason": "",
+        "message": "I run Finance.", "scope_wanted": "", "status": "pending", "granted_role": "", "reason": "",
         "decided_by": None, "created_at": response.json()["created_at"], "decided_at": None,
     }
     assert [m.to for m in mailoutbox] == [["sa-admin@acme.com"]]
 
 
-def test_a_request_may_name_the_virtual_accounts_wanted(acme, applicant_api):
-    response = applicant_api.post(requests_url(acme.sa), {"virtual_accounts": [acme.finance.pk, acme.emea.pk]},
+def test_requester_names_the_scope_in_words_and_the_admin_chooses_it_on_approval(acme, applicant, applicant_api, call_as):
+    response = applicant_api.post(requests_url(acme.sa), {"scope_wanted": "Finance, in the US", "message": "Hi"},
                                   format="json")
     assert response.status_code == 201
-    assert sorted(response.json()["virtual_accounts"]) == sorted([acme.finance.pk, acme.emea.pk])
-    assert set(AccessRequest.objects.get().requested_virtual_accounts.all()) == {acme.finance, acme.emea}
+    assert response.json()["scope_wanted"] == "Finance, in the US"
+    request = AccessRequest.objects.get()
+    assert (request.scope_wanted, list(request.requested_virtual_accounts.all())) == ("Finance, in the US", [])
+    # The requester's list and the admins' list say what was asked for.
+    assert [r["scope_wanted"] for r in applicant_api.get("/api/v1/access-requests/").json()["results"]] == [
+        "Finance, in the US"]
+    admin = call_as("sa_admin")
+    assert [r["scope_wanted"] for r in admin.get(requests_url(acme.sa)).json()["results"]] == ["Finance, in the US"]
+    response = approve(admin, request, {"role": "va_user", "virtual_accounts": [acme.finance.pk]})
+    assert response.status_code == 200
+    assert [(r.content_object, r.permission.codename) for r in VirtualAccountRole.objects.filter(user=applicant)] == [
+        (acme.finance, "va_user")
+    ]
 
 
-def test_virtual_accounts_of_another_account_are_400_keyed_virtual_accounts(acme, applicant_api):
-    elsewhere = SmartAccountFactory().default_virtual_account
-    response = applicant_api.post(requests_url(acme.sa), {"virtual_accounts": [elsewhere.pk]}, format="json")
+def test_the_answer_to_a_request_tells_nothing_beyond_the_domain_search(acme, applicant_api):
+    response = applicant_api.post(requests_url(acme.sa), {"scope_wanted": "whatever you allow"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert "virtual_accounts" not in body
+    text = response.content.decode()
+    assert not any(va.name in text for va in (acme.root, acme.us, acme.finance, acme.sacramento, acme.emea))
+
+
+def test_a_requester_cannot_name_virtual_accounts_by_id(acme, applicant_api):
+    """Ids of the account's Virtual Accounts and unknown ids get the same answer: no oracle of the tree."""
+    answers = [
+        applicant_api.post(requests_url(acme.sa), {"virtual_accounts": ids}, format="json")
+        for ids in ([acme.finance.pk], [999999], [SmartAccountFactory().default_virtual_account.pk])
+    ]
+    assert {a.status_code for a in answers} == {400}
+    assert len({a.content for a in answers}) == 1
+    assert list(answers[0].json()) == ["virtual_accounts"]
+    assert not AccessRequest.objects.exists()
+
+
+@pytest.mark.parametrize("words", ["x" * 201, "Finance\x00", "Finance\x07"], ids=["too-long", "nul", "bell"])
+def test_scope_wanted_is_at_most_200_characters_without_control_characters(acme, applicant_api, words):
+    response = applicant_api.post(requests_url(acme.sa), {"scope_wanted": words}, format="json")
     assert response.status_code == 400
-    assert list(response.json()) == ["virtual_accounts"]
+    assert list(response.json()) == ["scope_wanted"]
+    assert not AccessRequest.objects.exists()
+
+
+def test_asking_a_new_account_is_400_keyed_smart_account(applicant_api):
+    new = SmartAccountFactory(new=True)
+    response = applicant_api.post(requests_url(new), {"scope_wanted": "all of it"}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["smart_account"]
+    assert "not active yet" in response.json()["smart_account"][0]
     assert not AccessRequest.objects.exists()
 
 

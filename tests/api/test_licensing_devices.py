@@ -122,14 +122,69 @@ def test_registration_needs_no_csrf_token_even_with_a_session(acme, token):
     assert register(client, token).status_code == 201
 
 
-def test_re_registering_the_same_serial_returns_the_same_device(acme, anon, token):
+def test_reregistering_returns_the_same_device_and_counts_a_token_use(acme, anon, token):
     first = register(anon, token).json()
     again = register(anon, token)
 
     assert again.status_code == 200
     assert (again.json()["device_id"], again.json()["created"]) == (first["device_id"], False)
     assert again.json()["device_secret"] != first["device_secret"]
+    assert RegistrationToken.objects.get(pk=token.pk).use_count == 2
+
+
+def test_reregistering_needs_an_active_token_with_a_use_left(acme, anon, token):
+    first = register(anon, token, hostname="real-device").json()
+    spent = RegistrationTokenFactory(virtual_account=acme.us, max_uses=1, use_count=1)
+
+    response = register(anon, spent, hostname="taken-over")
+
+    assert response.status_code == 400
+    assert response.json() == {"token": ["This registration token has been used as many times as it allows."]}
+    device = Device.objects.get(pk=first["device_id"])
+    assert device.hostname == "real-device" and device.secret_hash == Device.hash(first["device_secret"])
+    assert not Event.objects.filter(action="device.reregistered").exists()
+
+
+def test_a_device_with_its_current_secret_reregisters_without_a_token_use(acme, anon, token):
+    first = register(anon, token).json()
+    body = {"device_secret": first["device_secret"], "serial_number": "FTX0001", "hostname": "edge-1b"}
+
+    response = anon.post("/api/v1/devices/register/", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["device_id"], response.json()["created"]) == (first["device_id"], False)
+    assert response.json()["device_secret"] != first["device_secret"]
     assert RegistrationToken.objects.get(pk=token.pk).use_count == 1
+    assert Device.objects.get(pk=first["device_id"]).hostname == "edge-1b"
+    # The secret it sent is spent: sent again, it is refused, field-keyed.
+    again = anon.post("/api/v1/devices/register/", body, format="json")
+    assert again.status_code == 400 and list(again.json()) == ["device_secret"]
+    both = anon.post("/api/v1/devices/register/", {**body, "token": token.token}, format="json")
+    assert both.status_code == 400 and list(both.json()) == ["device_secret"]
+
+
+def test_the_schema_documents_reregistering_with_the_device_secret(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/devices/register/"]["post"]
+    body = schema["components"]["schemas"][
+        operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    assert {"token", "device_secret", "serial_number"} <= set(body["properties"])
+    assert body["required"] == ["serial_number"]  # a token, or the device's secret: the description says
+    assert "device_secret" in operation["description"] and "uses the token once" in operation["description"]
+    assert {"200", "201", "400"} <= set(operation["responses"])
+
+
+def test_reregistering_records_a_secret_rotation_event_admins_see(acme, anon, token, api_as):
+    register(anon, token, hostname="edge-1")
+    register(anon, token, hostname="edge-1-new")
+
+    listed = api_as(acme.admin).get(f"/api/v1/smart-accounts/{acme.account.pk}/events/",
+                                    {"action": "device.reregistered"}).json()["results"]
+
+    assert [(e["action"], e["virtual_account"], e["detail"]["serial_number"], e["detail"]["hostname"],
+             e["detail"]["token"]) for e in listed] == [("device.reregistered", acme.us.pk, "FTX0001", "edge-1-new",
+                                                         token.prefix)]
 
 
 def test_registration_needs_an_active_token(acme, anon):

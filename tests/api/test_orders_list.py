@@ -136,6 +136,22 @@ def test_bad_filters_are_a_field_keyed_400(world, api):
     assert list(response.json()) == ["placed_before"]
 
 
+@pytest.mark.parametrize("value", ["-345486554927929915080704", "99999999999999999999", "9223372036854775808", "0",
+                                   "-1", "1.5", "1e3"])
+@pytest.mark.parametrize("name", ["holding_account", "smart_account"])
+def test_orders_list_refuses_an_out_of_range_holding_account_with_a_field_keyed_400(world, api, orders, name, value):
+    # Beyond the database's integers the lookup overflowed (an OverflowError on SQLite: a 500).
+    response = api(world.rita).get(ORDERS, {name: value, "state": "held"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+
+
+def test_the_largest_id_the_database_holds_is_a_filter_that_finds_nothing(world, api, orders):
+    assert listed(api(world.rita), "?holding_account=9223372036854775807") == []
+    assert listed(api(world.rita), f"?holding_account={world.holding.pk}") == numbers(orders, "resale")
+
+
 def test_the_list_is_paginated_newest_first(world, api, placed, smart_product):
     made = [placed([{"product": smart_product, "quantity": 1, "smart_account": world.globex}]) for _ in range(3)]
 

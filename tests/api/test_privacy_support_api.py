@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from accounts.models import ApiKey, Role, SmartAccountRole, SupportCase, SupportCaseStatus
+from accounts.models import ApiKey, PartnerMembership, Role, SmartAccountRole, SupportCase, SupportCaseStatus
 
 from ..factories import (
     ApiKeyFactory,
@@ -77,7 +77,14 @@ def test_export_needs_a_signed_in_user(anon):
 # --- close my account ------------------------------------------------------------------------
 
 
-def test_close_needs_the_exact_own_email(user_api, user):
+@pytest.fixture
+def closing_api(api_as, user):
+    """Closing the account needs a session that just re-authenticated (tests/accounts/test_api_credentials.py)."""
+    return api_as(user, reauthenticated=True)
+
+
+def test_close_needs_the_exact_own_email(closing_api, user):
+    user_api = closing_api
     for typed in ("", "someone@else.example", "user@example"):
         response = user_api.post("/api/v1/me/close/", {"confirm_email": typed}, format="json")
         assert response.status_code == 400
@@ -87,8 +94,9 @@ def test_close_needs_the_exact_own_email(user_api, user):
     assert user.is_active and user.closed_at is None
 
 
-def test_close_disables_login_and_the_api_key_stops_working(user_api, user, acme):
-    response = user_api.post("/api/v1/me/close/", {"confirm_email": "  USER@example.com "}, format="json")
+def test_close_disables_login_and_the_api_key_stops_working(closing_api, user_api, user, acme):
+    assert user_api.get("/api/v1/me/").status_code == 200
+    response = closing_api.post("/api/v1/me/close/", {"confirm_email": "  USER@example.com "}, format="json")
 
     assert response.status_code == 204
     user.refresh_from_db()
@@ -99,22 +107,34 @@ def test_close_disables_login_and_the_api_key_stops_working(user_api, user, acme
 
 
 def test_close_ends_a_session_callers_sign_in(api_as, user):
-    client = api_as(user)
+    client = api_as(user, reauthenticated=True)
     assert client.post("/api/v1/me/close/", {"confirm_email": user.email}, format="json").status_code == 204
     assert client.get("/api/v1/me/").status_code == 401
 
 
-def test_close_refuses_the_only_admin_of_an_account(user_api, user):
+def test_close_refuses_the_only_admin_of_an_account(closing_api, user_api, user):
     sa = SmartAccountFactory(name="Solo Ltd")
     SmartAccountRoleFactory(user=user, content_object=sa, role=Role.SA_ADMIN)
 
-    response = user_api.post("/api/v1/me/close/", {"confirm_email": user.email}, format="json")
+    response = closing_api.post("/api/v1/me/close/", {"confirm_email": user.email}, format="json")
 
     assert response.status_code == 400
     assert "Solo Ltd" in response.json()["confirm_email"][0]
     user.refresh_from_db()
     assert user.is_active and user.closed_at is None
     assert user_api.get("/api/v1/me/").status_code == 200
+
+
+def test_closing_the_last_partner_admin_is_refused(api_as, partner, partner_admin, partner_member):
+    client = api_as(partner_admin, reauthenticated=True)
+
+    response = client.post("/api/v1/me/close/", {"confirm_email": partner_admin.email}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"confirm_email": [
+        "You are the only admin of partner Acme Resellers. Make another member partner admin first."]}
+    assert PartnerMembership.objects.get(user=partner_admin).is_admin
+    assert client.get("/api/v1/me/").status_code == 200
 
 
 def test_close_needs_a_signed_in_user(anon):
@@ -125,7 +145,8 @@ def test_close_needs_a_signed_in_user(anon):
 
 
 def test_a_new_api_key_is_shown_once_and_works(user_api, api_as, user):
-    response = user_api.post("/api/v1/me/api-keys/", {"name": "inventory sync"}, format="json")
+    # Minting a key needs a session that just re-authenticated (tests/accounts/test_api_credentials.py).
+    response = api_as(user, reauthenticated=True).post("/api/v1/me/api-keys/", {"name": "inventory sync"}, format="json")
 
     assert response.status_code == 201
     body = response.json()
@@ -136,15 +157,15 @@ def test_a_new_api_key_is_shown_once_and_works(user_api, api_as, user):
     calling_key = ApiKey.objects.exclude(pk=key.pk).get(user=user)  # the one this client signs in with
     assert [k["name"] for k in listed] == ["inventory sync", calling_key.name]
     assert all("key" not in k for k in listed)
-    assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at", "revoked_at"}
+    assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "revoked_reason"}
 
     fresh = api_as(user)
     fresh.credentials(HTTP_AUTHORIZATION=f"Bearer {body['key']}")
     assert fresh.get("/api/v1/me/").json()["email"] == "user@example.com"
 
 
-def test_api_key_name_is_required(user_api):
-    response = user_api.post("/api/v1/me/api-keys/", {"name": ""}, format="json")
+def test_api_key_name_is_required(api_as, user):
+    response = api_as(user, reauthenticated=True).post("/api/v1/me/api-keys/", {"name": ""}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["name"]
 

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
@@ -90,7 +91,9 @@ def test_concurrent_registrations_never_exceed_max_uses(pool):
     assert RegistrationToken.objects.get(pk=token.pk).use_count == 5
 
 
-def test_the_same_serial_registering_at_once_is_one_device_and_one_use(pool):
+def test_the_same_serial_registering_at_once_is_one_device_and_a_use_each(pool):
+    # One creates the device; the others meet the unique constraint and re-register it, each
+    # claiming a use of its own (a re-registration counts a use).
     va, _ = pool
     token = RegistrationTokenFactory(virtual_account=va)
 
@@ -102,7 +105,47 @@ def test_the_same_serial_registering_at_once_is_one_device_and_one_use(pool):
     assert sorted(o[2] for o in outcomes) == [False] * 7 + [True]
     assert len({o[0].pk for o in outcomes}) == 1
     assert Device.objects.count() == 1
-    assert RegistrationToken.objects.get(pk=token.pk).use_count == 1
+    assert RegistrationToken.objects.get(pk=token.pk).use_count == 8
+    assert Event.objects.filter(action="device.registered").count() == 1
+    assert Event.objects.filter(action="device.reregistered").count() == 7
+    # The device's secret is the one the last of them was given.
+    assert sum(Device.objects.filter(secret_hash=Device.hash(o[1])).exists() for o in outcomes) == 1
+
+
+def test_concurrent_reregistrations_of_one_serial_never_exceed_max_uses(pool):
+    va, _ = pool
+    device = DeviceFactory(virtual_account=va, serial_number="FTX-TAKEN", hostname="real-device")
+    token = RegistrationTokenFactory(virtual_account=va, max_uses=3)
+
+    outcomes = run_at_once(*(
+        (lambda n=n: device_register(token=token.token, serial_number="FTX-TAKEN", hostname=f"h{n}")) for n in range(10)
+    ))
+
+    successes = [o for o in outcomes if isinstance(o, tuple)]
+    failures = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(successes) == 3 and len(failures) == 7, outcomes
+    assert all(isinstance(f, ValidationError) and f.message_dict == {
+        "token": ["This registration token has been used as many times as it allows."]} for f in failures), failures
+    assert {o[0].pk for o in successes} == {device.pk} and not any(o[2] for o in successes)
+    assert RegistrationToken.objects.get(pk=token.pk).use_count == 3
+    assert Event.objects.filter(action="device.reregistered").count() == 3
+    assert sum(Device.objects.filter(pk=device.pk, secret_hash=Device.hash(o[1])).exists() for o in successes) == 1
+
+
+def test_a_device_secret_sent_twice_at_once_reregisters_once(pool):
+    va, _ = pool
+    device = DeviceFactory(virtual_account=va, serial_number="FTX-MINE")
+
+    outcomes = run_at_once(*(
+        (lambda: device_register(device_secret=device.secret, serial_number="FTX-MINE")) for _ in range(4)
+    ))
+
+    successes = [o for o in outcomes if isinstance(o, tuple)]
+    failures = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(successes) == 1 and len(failures) == 3, outcomes
+    assert all(isinstance(f, ValidationError) and list(f.message_dict) == ["device_secret"] for f in failures), failures
+    assert Device.objects.get(pk=device.pk).secret_hash == Device.hash(successes[0][1])
+    assert Event.objects.filter(action="device.reregistered").count() == 1
 
 
 def _hold_pool(va, seconds, started):

@@ -25,7 +25,7 @@ def paks(acme, product):
 
 def test_the_accounts_paks_are_listed_with_their_status(client, acme, paks):
     ClassicLicenseFactory(pak="PAK-OTHER-ACCOUNT")
-    client.force_login(acme.va_viewer)
+    client.force_login(acme.sa_viewer)
     page = html(client.get(reverse("licensing:classic_license_list", kwargs={"sa_pk": acme.account.pk})))
     assert "PAK-AAAA-0001" in page and "PAK-BBBB-0002" in page and "PAK-OTHER-ACCOUNT" not in page
     assert ">Register</a>" not in page  # a viewer

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Event, EventAction
 from licensing import filtersets, views
-from licensing.services import license_transfer, token_create
+from licensing.services import device_register, license_transfer, token_create
 
 from ..factories import EntitlementFactory, EventFactory
 from .pages_support import csv_rows, html, queries
@@ -81,6 +81,22 @@ def test_the_log_pages(client, acme):
     client.force_login(acme.admin)
     page = html(client.get(url(acme)))
     assert "Page 1 of 2" in page
+
+
+def test_reregistering_records_a_secret_rotation_event_admins_see(client, acme):
+    _, raw = token_create(virtual_account=acme.us, description="Lab", actor=acme.admin)
+    _, secret, _ = device_register(token=raw, serial_number="FTX0001", hostname="edge-1")
+    device_register(token=raw, serial_number="FTX0001", hostname="edge-1-new")
+    device_register(device_secret=device_register(token=raw, serial_number="FTX0001")[1], serial_number="FTX0001")
+    client.force_login(acme.admin)
+
+    page = html(client.get(url(acme), {"action": EventAction.DEVICE_REREGISTERED}))
+
+    table = page[page.index('id="event-table"'):]
+    assert f"Device FTX0001 re-registered with token {raw[:12]}…, secret rotated (edge-1-new)" in table
+    assert "Device FTX0001 re-registered with its current secret, secret rotated" in table
+    assert "Device FTX0001 registered" not in table  # the first registration is another type
+    assert '<option value="device.reregistered" selected>Device re-registered, secret rotated</option>' in page
 
 
 # --- the type filter: every type there is, not those the log happens to hold ----------------------

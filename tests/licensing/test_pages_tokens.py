@@ -27,7 +27,8 @@ def test_a_new_token_is_shown_once_and_only_its_hash_is_kept(client, acme):
     token = RegistrationToken.objects.get(virtual_account=acme.us)
     raw = first.split('id="new-token-value"')[0].rsplit('value="', 1)[1].split('"')[0]
     assert raw.startswith(token.prefix) and RegistrationToken.hash(raw) == token.token_hash
-    assert 'data-copy-target="#new-token-value"' in first and "navigator.clipboard" in first
+    # The copy button's behaviour lives in static/js/portal.js (no inline script under the CSP).
+    assert 'data-copy-target="#new-token-value"' in first and "js/portal.js" in first
     assert token.description == "Branch routers" and token.max_uses == 5 and token.created_by == acme.sa_user
     again = html(client.get(response["Location"]))
     assert raw not in again and token.prefix in again
@@ -86,3 +87,14 @@ def test_no_token_in_a_holding_account_or_an_invisible_virtual_account(client, a
     client.force_login(acme.va_user)
     response = create(client, {"va_pk": acme.europe.pk}, virtual_account=acme.europe.pk)
     assert response.status_code == 404
+
+
+def test_the_token_page_tells_devices_the_site_url_not_the_host_header(client, acme, settings):
+    """Devices are configured from this page: its address is SITE_URL, not what `Host` said."""
+    settings.SITE_URL = "https://portal.example.com"
+    client.force_login(acme.sa_user)
+    create(client, {"va_pk": acme.us.pk}, virtual_account=acme.us.pk)
+
+    page = html(client.get(reverse("licensing:token_list", kwargs={"va_pk": acme.us.pk}), HTTP_HOST="127.0.0.1:31337"))
+
+    assert "https://portal.example.com/api/v1/devices/register/" in page and "31337" not in page

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.selectors import search_reference
 from orders import services
 from orders.models import OrderLineState
 
@@ -135,7 +136,7 @@ def test_inbox_runs_a_constant_number_of_queries(client, world, held, subscripti
 def test_bulk_move_with_a_confirmation_step_moves_exactly_the_chosen_lines(client, world, held):
     first, second, third = held(days=3, n=3)
     client.force_login(world.rita)
-    chosen = {"move-lines": [first.pk, third.pk], "move-smart_account": world.globex.pk,
+    chosen = {"move-lines": [first.pk, third.pk], "move-smart_account": search_reference(smart_account=world.globex, user=world.rita),
               "move-virtual_account": world.globex_finance.pk}
 
     review = client.post(MOVE, chosen)
@@ -163,7 +164,7 @@ def test_bulk_move_failures_are_listed_per_line_and_nothing_moves(client, world,
     services.order_line_move_to_account(lines=[second], smart_account=world.globex, actor=world.ralf)
     client.force_login(world.rita)
 
-    response = client.post(MOVE, {"move-lines": [first.pk, second.pk], "move-smart_account": world.globex.pk, "confirm": "1"})
+    response = client.post(MOVE, {"move-lines": [first.pk, second.pk], "move-smart_account": search_reference(smart_account=world.globex, user=world.rita), "confirm": "1"})
 
     page = html(response)
     assert "Nothing was moved" in page
@@ -179,7 +180,7 @@ def test_bulk_move_only_into_an_active_customer_account(client, world, held):
     (line,) = held(days=3)
     client.force_login(world.rita)
 
-    response = client.post(MOVE, {"move-lines": [line.pk], "move-smart_account": world.initech.pk, "confirm": "1"})
+    response = client.post(MOVE, {"move-lines": [line.pk], "move-smart_account": search_reference(smart_account=world.initech, user=world.rita), "confirm": "1"})
 
     assert "Nothing was moved" in html(response) and "lines move only into an active account" in html(response)
     line.refresh_from_db()
@@ -190,7 +191,7 @@ def test_bulk_move_needs_ticked_lines_and_an_account(client, world, held):
     held(days=3)
     client.force_login(world.rita)
 
-    response = client.post(MOVE, {"move-smart_account": world.globex.pk}, follow=True)
+    response = client.post(MOVE, {"move-smart_account": search_reference(smart_account=world.globex, user=world.rita)}, follow=True)
     assert "Tick the lines to move." in html(response)
     response = client.post(MOVE, {"move-lines": ["1"]}, follow=True)
     assert "choose it" in html(response)
@@ -200,7 +201,7 @@ def test_moving_another_holding_accounts_lines_is_refused(client, world, held):
     (theirs,) = held(days=3, holding=world.other_holding, actor=world.otto)
     client.force_login(world.rita)
 
-    response = client.post(MOVE, {"move-lines": [theirs.pk], "move-smart_account": world.globex.pk, "confirm": "1"})
+    response = client.post(MOVE, {"move-lines": [theirs.pk], "move-smart_account": search_reference(smart_account=world.globex, user=world.rita), "confirm": "1"})
 
     assert "no such order line" in html(response).lower()
     theirs.refresh_from_db()

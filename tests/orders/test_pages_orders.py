@@ -11,7 +11,15 @@ from django.utils import timezone
 from orders import services
 from orders.models import Order, OrderLineState
 
-from ..factories import OrderFactory, OrderLineFactory, ProductFactory
+from accounts.models import Role
+
+from ..factories import (
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    SmartAccountRoleFactory,
+    VirtualAccountRoleFactory,
+)
 from ..pages.conftest import html
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +194,21 @@ def test_detail_shows_each_lines_state_assignment_dates_provisioning_and_history
     client.force_login(world.staff)
     pak = order.lines.get(number=2).classic_licenses.get()
     assert pak.pak in html(client.get(detail(order)))
+
+
+def test_an_orders_pak_codes_are_shown_to_account_wide_roles_only(client, world, place, classic_product):
+    order = place([{"product": classic_product, "quantity": 1, "smart_account": world.globex}])
+    services.order_ship(order=order, actor=world.staff)
+    code = order.lines.get().classic_licenses.get().pak
+    client.force_login(world.rita)
+
+    # A role on one Virtual Account of Globex: the account's PAKs are not hers to see.
+    VirtualAccountRoleFactory(user=world.rita, content_object=world.globex_finance, role=Role.VA_ADMIN)
+    page = html(client.get(detail(order)))
+    assert code not in page and "PAK issued (1)" in page
+
+    SmartAccountRoleFactory(user=world.rita, content_object=world.globex, role=Role.SA_VIEWER)
+    assert code in html(client.get(detail(order)))
 
 
 def test_detail_runs_a_constant_number_of_queries(client, world, place, smart_product):

@@ -2,6 +2,7 @@
 the end customer; errors of order_place land on the line they are about. Also the htmx pieces
 of the form: account search, Virtual Account options, the inline account forms."""
 import json
+import re
 from html import unescape
 
 import pytest
@@ -9,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import Event, Notification, SmartAccount, SmartAccountKind, SmartAccountStatus
+from accounts.selectors import account_from_search_reference, search_reference
 from orders.models import Order, OrderLineState
 
 from ..factories import HoldingAccountFactory, PartnerFactory, PartnerMembershipFactory, SmartAccountFactory, UserFactory
@@ -50,7 +52,8 @@ def test_reseller_places_an_order_to_a_customer_account_and_its_holding_account(
     response = client.post(URL, order_data(
         {"product": smart_product.sku, "quantity": "2", "assignment": "holding", "holding_account": world.holding.pk},
         {"product": mandatory_product.sku.lower(), "quantity": "5", "assignment": "customer",
-         "smart_account": world.globex.pk, "virtual_account": world.globex_finance.pk},
+         "smart_account": search_reference(smart_account=world.globex, user=world.rita),
+         "virtual_account": world.globex_finance.pk},
     ), follow=True)
 
     order = Order.objects.get()
@@ -206,7 +209,8 @@ def test_account_search_is_for_partner_users(client, world):
 def test_virtual_account_options_list_the_names_with_the_default_chosen(client, world):
     client.force_login(world.rita)
 
-    page = html(client.get(reverse("orders:virtual_account_options"), {"prefix": "lines-2", "lines-2-smart_account": world.globex.pk}))
+    page = html(client.get(reverse("orders:virtual_account_options"), {
+        "prefix": "lines-2", "lines-2-smart_account": search_reference(smart_account=world.globex, user=world.rita)}))
 
     assert 'name="lines-2-virtual_account"' in page
     assert f'<option value="{world.globex.default_virtual_account_id}" selected>DEFAULT</option>' in page
@@ -228,7 +232,9 @@ def test_inline_request_account_assigns_the_new_account_to_the_line(client, worl
     assert response["HX-Retarget"] == "#lines-1-account-results"
     assert json.loads(response["HX-Trigger"]) == {"accountRequested": {"prefix": "lines-1"}}
     page = html(response)
-    assert f'<option value="{sa.pk}" selected>' in page and 'name="lines-1-smart_account"' in page
+    assert 'name="lines-1-smart_account"' in page and f"Hooli · hooli.example · new, awaiting activation · id {sa.pk}" in page
+    chosen = re.search(r'<option value="([^"]+)" selected>', page).group(1)
+    assert account_from_search_reference(reference=chosen, user=world.rita) == sa
     assert 'name="lines-1-virtual_account"' in page
     assert "cora@hooli.example got an email to activate it" in page
     assert [m.to for m in mail.outbox] == [["cora@hooli.example"]]
@@ -257,7 +263,8 @@ def test_an_order_line_can_go_to_the_requested_new_account(client, world, mandat
     sa = SmartAccount.objects.get(name="Hooli")
 
     client.post(URL, order_data({"product": mandatory_product.sku, "quantity": "1", "assignment": "customer",
-                                 "smart_account": sa.pk, "virtual_account": sa.default_virtual_account_id}))
+                                 "smart_account": search_reference(smart_account=sa, user=world.rita),
+                                 "virtual_account": sa.default_virtual_account_id}))
 
     assert Order.objects.get().lines.get().smart_account == sa
 
@@ -295,7 +302,7 @@ def test_inline_holding_account_name_errors_stay_in_the_panel(client, world):
 def test_order_lines_to_a_new_account_wait_for_activation_after_shipping(client, world, smart_product):
     client.force_login(world.rita)
     client.post(URL, order_data({"product": smart_product.sku, "quantity": "1", "assignment": "customer",
-                                 "smart_account": world.initech.pk}))
+                                 "smart_account": search_reference(smart_account=world.initech, user=world.rita)}))
     order = Order.objects.get()
     client.force_login(world.staff)
 
@@ -318,5 +325,5 @@ def test_a_partner_user_must_verify_their_email_before_ordering(client, world, s
 
     response = client.post(URL, order_data({"product": smart_product.sku, "quantity": "1", "assignment": "delegate"}))
 
-    assert "Verify your email address first." in html(response)
+    assert "Verify your email address before acting on accounts." in html(response)
     assert not Order.objects.exists()

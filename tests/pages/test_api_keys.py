@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey
 from tests.factories import ApiKeyFactory, UserFactory
+from tests.reauth import reauthenticate
 
 from .conftest import field_error, html
 
@@ -15,6 +16,7 @@ LIST = reverse("portal:api_key_list")
 
 
 def create_key(client, name="inventory sync") -> tuple[str, object]:
+    reauthenticate(client)  # minting a key asks for the password first (tests/accounts/test_api_credentials.py)
     response = client.post(reverse("portal:api_key_create"), {"name": name}, follow=True)
     raw = re.search(r'value="(slp_[^"]+)" id="new-api-key-value"', html(response))
     assert raw, "the new key is on the page"
@@ -85,7 +87,9 @@ def test_another_users_key_is_404_and_never_listed(as_user, user):
 
 
 def test_missing_name_is_shown_next_to_the_field(as_user, user):
-    response = as_user(user).post(reverse("portal:api_key_create"), {"name": ""})
+    client = as_user(user)
+    reauthenticate(client)
+    response = client.post(reverse("portal:api_key_create"), {"name": ""})
 
     assert response.status_code == 200
     assert "This field is required." in field_error(response, "id_name")

@@ -1,7 +1,9 @@
 """/partner/customers/: the roles the partner's users hold in customer Smart Accounts."""
+from datetime import timedelta
+
 import pytest
 
-from accounts.models import Role
+from accounts.models import Role, SmartAccountRole, VirtualAccountRole
 from accounts.selectors import partner_customer_roles
 from tests.factories import (
     HoldingAccountFactory,
@@ -84,6 +86,26 @@ def test_no_roles_yet_says_how_to_get_one(as_user, partner_member):
 
     assert "No customer has given your team a role yet" in page
     assert "Find a customer&#x27;s account" in page or "Find a customer's account" in page
+
+
+def test_customers_we_manage_lists_only_roles_granted_during_membership(as_user, partner, partner_admin):
+    # A newcomer's roles from before they joined are theirs, not the partner's business.
+    nina = UserFactory(email="nina@example.org")
+    before = SmartAccountFactory(name="Before Ltd")
+    SmartAccountRoleFactory(user=nina, content_object=before, role=Role.SA_ADMIN)
+    old_va = VirtualAccountFactory(parent=SmartAccountFactory(name="Old Corp").default_virtual_account, name="Old VA")
+    VirtualAccountRoleFactory(user=nina, content_object=old_va, role=Role.VA_ADMIN)
+    joined = PartnerMembershipFactory(partner=partner, user=nina).created_at
+    for model in (SmartAccountRole, VirtualAccountRole):
+        model.objects.filter(user=nina).update(granted_at=joined - timedelta(days=1))
+    SmartAccountRoleFactory(user=nina, content_object=SmartAccountFactory(name="After Inc"), role=Role.SA_USER)
+
+    rows = partner_customer_roles(partner=partner)
+
+    assert [(r.smart_account.name, r.user.email, r.role) for r in rows] == [("After Inc", "nina@example.org", "sa_user")]
+    page = html(as_user(partner_admin).get(URL))
+    assert "After Inc" in page
+    assert "Before Ltd" not in page and "Old Corp" not in page and "Old VA" not in page
 
 
 def _roles(partner, count: int) -> None:

@@ -30,6 +30,7 @@ from tests.factories import (
     VirtualAccountRoleFactory,
 )
 
+from ..reauth import reauthenticate
 from .conftest import field_error, html
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +138,9 @@ def test_close_page_warns_a_sole_admin(as_user, user, acme):
 
 
 def test_closing_needs_the_email_typed_exactly(as_user, member):
-    response = as_user(member).post(reverse("portal:privacy_close"), {"confirm_email": "someone@else.example"})
+    client = as_user(member)
+    reauthenticate(client)  # closing asks for the password first (tests/accounts/test_api_credentials.py)
+    response = client.post(reverse("portal:privacy_close"), {"confirm_email": "someone@else.example"})
 
     assert response.status_code == 200
     assert "Type your email address, pat@northwind.example, exactly." in field_error(response, "id_confirm_email")
@@ -147,8 +150,9 @@ def test_closing_needs_the_email_typed_exactly(as_user, member):
 
 def test_closing_revokes_roles_disables_login_and_pseudonymises_events(client, as_user, member):
     pk, key = member.pk, member.api_key.key
+    reauthenticate(as_user(member))
 
-    response = as_user(member).post(reverse("portal:privacy_close"), {"confirm_email": "Pat@Northwind.example"}, follow=True)
+    response = client.post(reverse("portal:privacy_close"), {"confirm_email": "Pat@Northwind.example"}, follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("portal:privacy_closed")
     assert "Goodbye" in html(response)
@@ -165,7 +169,11 @@ def test_closing_revokes_roles_disables_login_and_pseudonymises_events(client, a
 
 
 def test_closing_leaves_other_users_alone(as_user, member, colleague, acme):
-    as_user(member).post(reverse("portal:privacy_close"), {"confirm_email": member.email})
+    client = as_user(member)
+    reauthenticate(client)
+    assert client.post(reverse("portal:privacy_close"), {"confirm_email": member.email}).status_code == 302
+    member.refresh_from_db()
+    assert member.closed_at is not None
 
     assert SmartAccountRole.objects.filter(user=colleague, content_object=acme).exists()
     assert Event.objects.filter(actor=colleague, actor_label="colleague@acme.example").exists()
@@ -187,11 +195,27 @@ def test_user_menu_links_privacy_support_and_api_keys(as_user, user):
 
 def test_a_sole_admin_cannot_close_their_account_until_they_hand_it_over(as_user, user, acme):
     SmartAccountRoleFactory(user=user, content_object=acme, role=Role.SA_ADMIN)
+    client = as_user(user)
+    reauthenticate(client)
 
-    response = as_user(user).post(reverse("portal:privacy_close"), {"confirm_email": user.email})
+    response = client.post(reverse("portal:privacy_close"), {"confirm_email": user.email})
 
     assert response.status_code == 200
     assert "You are the only admin of Acme" in field_error(response, "id_confirm_email")
     user.refresh_from_db()
     assert user.is_active and user.closed_at is None
     assert SmartAccountRole.objects.filter(user=user, content_object=acme).exists()
+
+
+def test_closing_the_last_partner_admin_is_refused(as_user, partner_admin, partner_member):
+    client = as_user(partner_admin)
+    reauthenticate(client)
+    assert "You are the only partner admin of Northwind Networks." in html(client.get(reverse("portal:privacy_close")))
+
+    response = client.post(reverse("portal:privacy_close"), {"confirm_email": partner_admin.email})
+
+    assert response.status_code == 200
+    assert "You are the only admin of partner Northwind Networks. Make another member partner admin first." \
+        in field_error(response, "id_confirm_email")
+    partner_admin.refresh_from_db()
+    assert partner_admin.is_active and PartnerMembership.objects.get(user=partner_admin).is_admin

@@ -7,7 +7,8 @@ portal can name, built through the services, and a signed-in client per caller.
       a PAK (unregistered), a pending access request, a support case of sa_user, a role to revoke
     Acme Labs (acme.com, new)      requested by the distributor for sa_admin (activation link)
     Dist Networks (distributor)    its admin is "partner_no_consent" (no role in Acme), its member
-      └ holding "Dist Stock"       "holding_member" joined the holding account; "spare" did not
+      └ holding "Dist Stock"       "holding_member" joined the holding account; "spare" did not;
+                                   "no_role" is invited to join (pending)
     Order 1 (shipped): held in Dist Stock · delegated to admin@acme.com · to Acme/Left child · a PAK
     Order 2 (booked): to Acme/Left, for staff to ship
 
@@ -72,6 +73,8 @@ class World:
     dist_stock: SmartAccount
     spare: object  # a member of the distributor, not in its holding account
     spare_membership: PartnerMembership
+    partner_invitation: Invitation  # no_role's, to join the distributor
+    partner_invitation_token: str
     holding_membership: HoldingMembership  # holding_member's, in Dist Stock
     smart: Product
     subscription: Product
@@ -145,9 +148,12 @@ def build_world() -> World:
     distributor = account_services.partner_create(name="Dist Networks", kind=PartnerKind.DISTRIBUTOR, actor=staff)
     dist_admin = users["partner_no_consent"]
     account_services.partner_member_add(partner=distributor, email=dist_admin.email, is_admin=True, actor=staff)
-    account_services.partner_member_add(partner=distributor, email=users["holding_member"].email, actor=dist_admin)
+    account_services.partner_member_add(partner=distributor, email=users["holding_member"].email, actor=staff)
     spare = _user("spare@dist.example")
-    spare_membership = account_services.partner_member_add(partner=distributor, email=spare.email, actor=dist_admin)
+    spare_membership = account_services.partner_member_add(partner=distributor, email=spare.email, actor=staff)
+    # The distributor invited no_role to join: a pending invitation, its link no_role's alone.
+    partner_invitation = account_services.partner_member_invite(partner=distributor, email=users["no_role"].email,
+                                                                actor=dist_admin)
     dist_stock = account_services.holding_account_create(name="Dist Stock", actor=users["holding_member"])
     holding_membership = HoldingMembership.objects.get(smart_account=dist_stock, user=users["holding_member"])
 
@@ -217,6 +223,7 @@ def build_world() -> World:
         users=users, acme=acme, root=root, left=left, left_child=left_child, left_spare=left_spare, right=right,
         acme_labs=acme_labs, activation_token=_signed(activation), distributor=distributor, dist_stock=dist_stock,
         spare=spare, spare_membership=spare_membership, holding_membership=holding_membership,
+        partner_invitation=partner_invitation, partner_invitation_token=_signed(partner_invitation),
         smart=smart, subscription=subscription, classic=classic, order=order, order_to_ship=order_to_ship,
         held_line=held_line, delegated_line=delegated_line, delegated_token=_signed(delegated), pak=pak,
         license_key=license_key, left_token=left_token, left_token_secret=left_token_secret, left_device=left_device,

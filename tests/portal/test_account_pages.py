@@ -150,12 +150,12 @@ def test_find_by_domain_then_request_access_and_admin_approves_exact_scope(clien
     client.force_login(frank)
     page = client.get("/sa/find/", {"domain": "ACME.example"})
     assert b"Request access" in page.content and str(acme["sa"].pk).encode() in page.content
-    client.post(f"/sa/{acme['sa'].pk}/request-access/",
-                {"scope": "virtual_accounts", "virtual_accounts": [acme["emea"].pk], "message": "EMEA ops"})
+    (link,) = re.findall(r'href="(/sa/request-access/[^"]+)"', page.content.decode())
+    client.post(link, {"scope": "part", "scope_wanted": "EMEA", "message": "EMEA ops"})
     request = AccessRequest.objects.get(requester=frank)
     client.force_login(acme["alice"])
     users_page = client.get(f"/sa/{acme['sa'].pk}/users/")
-    assert b"frank@acme.example" in users_page.content
+    assert b"frank@acme.example" in users_page.content and "“EMEA”".encode() in users_page.content
     client.post(f"/sa/requests/{request.pk}/approve/", {"role": "va_viewer", "virtual_accounts": [acme["emea"].pk]})
     request.refresh_from_db()
     assert request.status == "approved"

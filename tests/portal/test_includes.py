@@ -6,7 +6,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.template import Context, RequestContext, Template
 
-from portal.templatetags.portal_ui import usage
+from portal.templatetags.portal_ui import bar_width, indent, usage
 
 
 def render(source: str, request=None, **context) -> str:
@@ -28,9 +28,20 @@ def test_usage_bar_is_green_in_compliance_and_red_with_a_shortage():
     ok = render('{% include "includes/usage_bar.html" with purchased=10 in_use=4 label="SKU-1" %}')
     short = render('{% include "includes/usage_bar.html" with purchased=10 in_use=13 label="SKU-1" %}')
 
-    assert "bg-success" in ok and 'style="width: 40%"' in ok and "6 available" in ok
-    assert "bg-danger" in short and 'style="width: 100%"' in short and "Shortage: 3" in short
+    assert "bg-success" in ok and 'bar-w-40' in ok and "6 available" in ok
+    assert "bg-danger" in short and 'bar-w-100' in short and "Shortage: 3" in short
     assert 'aria-valuetext="13 of 10 in use, shortage of 3"' in short
+
+
+@pytest.mark.parametrize("value, css", [(0, "bar-w-0"), (42, "bar-w-42"), (99.6, "bar-w-100"), (130, "bar-w-100"),
+                                        (-5, "bar-w-0"), (None, "bar-w-0")])
+def test_a_bar_width_is_a_class_of_a_whole_percentage_from_0_to_100(value, css):
+    assert bar_width(value) == css  # a class: the CSP refuses style attributes
+
+
+@pytest.mark.parametrize("level, css", [(0, "indent-0"), (3, "indent-3"), (20, "indent-20"), (27, "indent-20")])
+def test_a_tree_indent_is_a_class_and_levels_deeper_than_twenty_indent_like_twenty(level, css):
+    assert indent(level) == css
 
 
 class TokenForm(forms.Form):

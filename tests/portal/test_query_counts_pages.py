@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import AccessRequestStatus, PartnerKind, Role
+from accounts.models import AccessRequestStatus, InvitationPurpose, PartnerKind, Role
+from accounts.selectors import search_reference
 from orders.models import OrderLineState
 
 from ..factories import (
@@ -21,6 +22,7 @@ from ..factories import (
     ApiKeyFactory,
     HoldingAccountFactory,
     HoldingMembershipFactory,
+    InvitationFactory,
     OrderFactory,
     OrderLineFactory,
     PartnerFactory,
@@ -155,6 +157,9 @@ def test_partner_detail(client, kind):
     def grow(start, stop):
         for i in range(start, stop):
             PartnerMembershipFactory(partner=partner, is_admin=i % 2 == 0)
+            # A pending invitation, listed with who sent it.
+            InvitationFactory(purpose=InvitationPurpose.JOIN_PARTNER, smart_account=None, partner=partner,
+                              invited_by=PartnerMembershipFactory(partner=partner, is_admin=True).user)
             if kind == PartnerKind.DISTRIBUTOR:
                 partner.linked_resellers.add(PartnerFactory())
             else:
@@ -312,7 +317,7 @@ def test_order_place_form_redisplayed_with_lines(client):
         for i, sa in enumerate(accounts):
             lines.update({
                 f"lines-{i}-product": f"QC-{i:05d}", f"lines-{i}-quantity": "1", f"lines-{i}-assignment": "customer",
-                f"lines-{i}-smart_account": str(sa.pk),
+                f"lines-{i}-smart_account": search_reference(smart_account=sa, user=rita),
             })
         return {"end_customer_name": "", "end_customer_email": "", "lines-TOTAL_FORMS": str(len(accounts)),
                 "lines-INITIAL_FORMS": "0", **lines}
@@ -380,7 +385,7 @@ def test_held_line_move_confirmation(client):
             line_ids.append(line.pk)
 
     def data() -> dict:
-        return {"move-lines": [str(pk) for pk in line_ids] + ["999999"], "move-smart_account": str(customer.pk),
+        return {"move-lines": [str(pk) for pk in line_ids] + ["999999"], "move-smart_account": search_reference(smart_account=customer, user=rita),
                 "move-virtual_account": str(finance.pk)}
 
     client.force_login(rita)

@@ -153,8 +153,9 @@ class Demo:
             (self.northwind, NORA, NED), (self.contoso, ANNA, CARL), (self.fabrikam, FRANK, FIONA),
         ):
             accounts.partner_member_add(partner=partner, email=admin.email, is_admin=True, actor=staff)
-            # The partner admin adds their colleague, as they would in the portal.
-            accounts.partner_member_add(partner=partner, email=member.email, actor=self.user(admin))
+            # The partner admin invites their colleague, who accepts, as they would in the portal.
+            invitation = accounts.partner_member_invite(partner=partner, email=member.email, actor=self.user(admin))
+            accounts.partner_invitation_accept(token=accounts.invitation_token(invitation), actor=self.user(member))
 
         # Every partner should have a holding account (flow 4); Contoso's is where orders wait.
         anna = self.user(ANNA)
