@@ -178,7 +178,8 @@ def test_account_search_finds_every_account_of_an_exact_domain_but_by_name_only_
     search = reverse("orders:account_search")
 
     by_domain = html(client.get(search, {"prefix": "lines-0", "lines-0-account_search": "GLOBEX.example"}))
-    assert f'<option value="{world.globex.pk}" selected>' in by_domain  # one match: chosen, its VAs loaded
+    # One match: chosen (its option carries the search reference, labelled with the id), its VAs loaded.
+    assert re.search(rf'<option value="[^"]+" selected>{world.globex.name} · globex.example · id {world.globex.pk}</option>', by_domain)
     assert "Finance" in by_domain and 'hx-swap-oob="innerHTML:#lines-0-va"' in by_domain
 
     by_name = html(client.get(search, {"prefix": "lines-0", "lines-0-account_search": "globex"}))
