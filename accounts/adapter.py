@@ -25,6 +25,13 @@ def _on_site(value):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def set_password(self, user, password: str) -> None:
+        # The credentials email says why keys ended: a reset (from an emailed key) or a change.
+        match = getattr(self.request, "resolver_match", None)
+        if match is not None and match.url_name == "account_reset_password_from_key":
+            user.new_password_because = "password_reset"
+        super().set_password(user, password)
+
     def get_reset_password_from_key_url(self, key: str) -> str:
         path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
         return site_url(path.replace("UID-KEY", quote(key)))

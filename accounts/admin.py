@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from mptt.admin import MPTTModelAdmin
 
+from lib.admin import ReadOnlyAdmin, ReadOnlyTabularInline, reasons, run_service_action, titled
+
 from .models import (
     AccessRequest,
     ApiKey,
@@ -39,73 +41,6 @@ from .models import (
 admin.site.site_header = "Smart Licensing — staff back office"
 admin.site.site_title = "Smart Licensing staff"
 admin.site.index_title = "Back office"
-
-
-# Shared by the admin modules of licensing and orders (they import from here, never the reverse).
-
-def reasons(exc: ValidationError | PermissionDenied) -> str:
-    """A service's refusal, in words."""
-    return " ".join(getattr(exc, "messages", None) or [str(exc) or "Not allowed."])
-
-
-def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -> None:
-    """Call `fn(obj)` (a service) for each selected object, each in its own transaction, and
-    report how many were `verb` and why the others were not."""
-    done, failures = 0, []
-    for obj in queryset:
-        try:
-            fn(obj)
-        except (ValidationError, PermissionDenied) as exc:
-            failures.append(f"{obj}: {reasons(exc)}")
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, f"{done} {model_ngettext(modeladmin.opts, done)} {verb}.", messages.SUCCESS)
-    if failures:
-        noun = model_ngettext(modeladmin.opts, len(failures))
-        modeladmin.message_user(
-            request, f"{len(failures)} {noun} not {verb}: " + "; ".join(failures), messages.ERROR
-        )
-
-
-def titled(title: str) -> type[admin.FieldListFilter]:
-    """A list filter for a field across a relation, under a clearer title than the field's
-    own ("account kind", not "kind"): `("smart_account__kind", titled("account kind"))`."""
-
-    class TitledFilter(admin.FieldListFilter):
-        def __new__(cls, *args, **kwargs):
-            spec = admin.FieldListFilter.create(*args, **kwargs)
-            spec.title = title
-            return spec
-
-    return TitledFilter
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Listing and viewing only: these rows are written by services, never by hand."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyTabularInline(admin.TabularInline):
-    extra = 0
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # Users and API keys

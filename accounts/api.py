@@ -6,7 +6,7 @@ an account, support cases, partner members and the customers a partner manages.
 Each view finds what the caller may see (accounts.permissions: invisible → 404, visible but not
 allowed → 403), checks the body's shape, and calls one service — the same ones the pages call."""
 from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
@@ -21,16 +21,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api_common import IsStaff, IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
+from lib.api import errors, validated_data
 
 from . import permissions, selectors, services
 from .api_auth import require_recent_authentication
+from .api_permissions import IsStaff, IsStaffOrReadOnly, get_visible_or_404
 from .models import (
     AccessRequest,
     AccessRequestStatus,
     ApiKey,
     HoldingMembership,
     Invitation,
+    InvitationPurpose,
     Partner,
     PartnerMembership,
     SmartAccount,
@@ -221,11 +223,13 @@ class PartnerInvitationAcceptView(APIView):
         request=PartnerInvitationTokenSerializer, responses={201: PartnerMemberSerializer, **errors(400, 401, 403)},
         summary="Accept an invitation to join a partner (the invited user)",
         description="Only the user whose verified email address was invited (else 403), once, before it expires "
-                    "(else 400 keyed `token`). A user who belongs to a partner already leaves it first (400).",
+                    "(else 400 keyed `token`, as is the link of any other invitation). A user who belongs to a "
+                    "partner already leaves it first (400).",
     )
     def post(self, request: Request) -> Response:
         data = validated_data(PartnerInvitationTokenSerializer, request)
-        membership = services.partner_invitation_accept(token=data["token"], actor=request.user)
+        token = data["token"]
+        membership = services.partner_invitation_accept(token=token, actor=request.user)
         return Response(PartnerMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -233,11 +237,13 @@ class PartnerInvitationDeclineView(APIView):
     @extend_schema(
         request=PartnerInvitationTokenSerializer, responses={204: None, **errors(400, 401, 403)},
         summary="Decline an invitation to join a partner (the invited user)",
-        description="The link is used up; nothing else changes.",
+        description="The link is used up; nothing else changes. The link of any other invitation is a 400 keyed "
+                    "`token`, as an invalid one is.",
     )
     def post(self, request: Request) -> Response:
         data = validated_data(PartnerInvitationTokenSerializer, request)
-        services.partner_invitation_decline(token=data["token"], actor=request.user)
+        token = data["token"]
+        services.partner_invitation_decline(token=token, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

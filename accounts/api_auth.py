@@ -1,6 +1,7 @@
 """`Authorization: Bearer <api key>` for users (keys stored hashed)."""
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from . import permissions
@@ -35,6 +36,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class ApiKeySchema(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Bearer <api key>` in the OpenAPI schema (registered on import,
+    which settings' DEFAULT_AUTHENTICATION_CLASSES makes happen before any schema is built)."""
+
+    target_class = "accounts.api_auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "A personal API key: `Authorization: Bearer slp_…`."}
 
 
 def require_recent_authentication(request) -> None:

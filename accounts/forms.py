@@ -1,29 +1,9 @@
 """Forms of the accounts pages: shape and type only; the rules live in accounts.services."""
 from __future__ import annotations
 
-from typing import Callable, TypeVar
-
 from django import forms
-from django.core.exceptions import ValidationError
 
 from .models import SA_ROLES, Role, SmartAccount, VirtualAccount
-
-T = TypeVar("T")
-
-
-def run_service(form: forms.Form, fn: Callable[..., T], **kwargs) -> T | None:
-    """Call a service; its ValidationError lands next to the matching field (or on top of
-    the form) and nothing is changed. Returns the service's result, or None on error."""
-    try:
-        return fn(**kwargs)
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error.messages)
-        else:
-            form.add_error(None, exc.messages)
-        return None
 
 
 def virtual_account_label(va: VirtualAccount) -> str:

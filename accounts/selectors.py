@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from . import permissions
@@ -15,6 +17,8 @@ from .models import (
     ApiKey,
     Event,
     HoldingMembership,
+    Invitation,
+    InvitationPurpose,
     Partner,
     PartnerMembership,
     Role,
@@ -74,6 +78,43 @@ def account_from_search_reference(*, reference: str, user: User) -> SmartAccount
     if pk is None:
         return None
     return SmartAccount.objects.filter(pk=pk, kind=SmartAccountKind.CUSTOMER).first()
+
+
+# --- emailed links (signed invitations) ----------------------------------------------------
+
+INVITATION_LINK_SALT = "accounts.invitation"  # services.invitation_token signs with it
+INVITATION_LINK_INVALID = "This link is invalid or has expired."
+# What an invitation of each purpose must name to be acted on.
+_INVITATION_NAMES = {
+    InvitationPurpose.ACTIVATE_ACCOUNT: Q(smart_account__isnull=False),
+    InvitationPurpose.ASSIGN_ORDER_LINE: ~Q(object_key=""),
+    InvitationPurpose.JOIN_PARTNER: Q(partner__isnull=False),
+}
+
+
+def invitation_from_link(*, token: str, purpose: str | None, user: User | None = None) -> Invitation:
+    """The invitation an emailed link's signed token names, if it is of `purpose` (None: of any,
+    for the landing page that sends each on to its own page), unexpired, unused and, given a
+    `user`, addressed to them. Every page and endpoint that takes a link asks here first.
+
+    A link of another purpose is unknown here: it fails as an invalid one does, before its use or
+    its addressee is looked at, so that it tells nothing about the invitation it is."""
+    try:
+        key = signing.loads(str(token or ""), salt=INVITATION_LINK_SALT,
+                            max_age=timedelta(days=settings.INVITATION_MAX_AGE_DAYS))
+    except signing.BadSignature:
+        raise ValidationError(INVITATION_LINK_INVALID)
+    invitations = Invitation.objects.filter(key=key)
+    if purpose is not None:
+        invitations = invitations.filter(_INVITATION_NAMES[purpose], purpose=purpose)
+    invitation = invitations.select_related("smart_account", "partner").first()
+    if invitation is None or invitation.expires_at < timezone.now():
+        raise ValidationError(INVITATION_LINK_INVALID)
+    if invitation.used_at is not None:
+        raise ValidationError("This link has already been used.")
+    if user is not None and user.email.lower() != invitation.email:
+        raise PermissionDenied(f"This link is for {invitation.email}; sign in with that address.")
+    return invitation
 
 
 # --- partner pages, privacy and support (issue 3) ------------------------------------------

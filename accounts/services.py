@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 from typing import Iterable
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core import signing
@@ -52,6 +53,7 @@ from .models import (
     normalise_domain,
 )
 from .permissions import ADMINISTER, STRUCTURE, VIEW
+from .selectors import INVITATION_LINK_SALT, invitation_from_link
 from .signals import smart_account_activated
 from .validators import clean_email, refuse_control_characters
 
@@ -185,8 +187,8 @@ def notification_dispatch_on_commit(rows: Iterable[Notification]) -> None:
 def notification_dispatch(*, notification_ids: Iterable[int]) -> int:
     """Hand owed rows to Celery. A broker that is down loses nothing: the rows stay
     pending and the beat task `notifications_redispatch` offers them again."""
-    from .tasks import notification_send_task
-
+    # By name: accounts.tasks imports this module (registered at startup, AccountsConfig.ready()).
+    notification_send_task = current_app.tasks["accounts.tasks.notification_send"]
     ids = list(notification_ids)
     queued = 0
     for index, pk in enumerate(ids):
@@ -524,9 +526,6 @@ def partner_of(user: User) -> Partner | None:
 
 # --- invitations (signed, expiring, single-use links) -----------------------------------
 
-_SIGNER_SALT = "accounts.invitation"
-
-
 def invitation_create(
     *, purpose: str, email: str, smart_account: SmartAccount | None = None, about: models.Model | None = None,
     **fields,
@@ -547,23 +546,7 @@ def invitation_create(
 
 def invitation_token(invitation: Invitation) -> str:
     """The signed token of an invitation's link (what /invite/<token>/ carries)."""
-    return signing.dumps(invitation.key, salt=_SIGNER_SALT)
-
-
-def invitation_resolve(*, token: str, user: User | None = None) -> Invitation:
-    """The invitation behind a signed token, if still valid (and meant for `user`)."""
-    try:
-        key = signing.loads(token, salt=_SIGNER_SALT, max_age=timedelta(days=settings.INVITATION_MAX_AGE_DAYS))
-    except signing.BadSignature:
-        raise ValidationError("This link is invalid or has expired.")
-    invitation = Invitation.objects.filter(key=key).select_related("smart_account").first()
-    if invitation is None or invitation.expires_at < timezone.now():
-        raise ValidationError("This link is invalid or has expired.")
-    if invitation.used_at is not None:
-        raise ValidationError("This link has already been used.")
-    if user is not None and user.email.lower() != invitation.email:
-        raise PermissionDenied(f"This link is for {invitation.email}; sign in with that address.")
-    return invitation
+    return signing.dumps(invitation.key, salt=INVITATION_LINK_SALT)
 
 
 def invitation_use(*, invitation: Invitation) -> None:
@@ -625,11 +608,9 @@ def partner_invitation_revoke(*, invitation: Invitation, actor: User | None) -> 
 def _partner_invitation(token: str, actor: User) -> Invitation:
     """The partner invitation of a link, for its addressee only, their address verified."""
     try:
-        invitation = invitation_resolve(token=token, user=actor)
+        invitation = invitation_from_link(token=token, purpose=InvitationPurpose.JOIN_PARTNER, user=actor)
     except ValidationError as exc:
         raise ValidationError({"token": exc.messages})
-    if invitation.purpose != InvitationPurpose.JOIN_PARTNER or invitation.partner_id is None:
-        raise ValidationError({"token": "This link is invalid or has expired."})
     _require_verified(actor)
     return invitation
 

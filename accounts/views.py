@@ -5,6 +5,7 @@ binds a form, calls one service and redirects; who may do what is asked of accou
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from allauth.account.decorators import reauthentication_required
 from django.conf import settings
@@ -21,6 +22,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lib.forms import run_service
 
 from . import permissions, selectors, services
 from .forms import (
@@ -42,13 +45,13 @@ from .forms import (
     SupportCaseForm,
     SupportReplyForm,
     VirtualAccountForm,
-    run_service,
 )
 from .models import (
     AccessRequest,
     AccessRequestStatus,
     ApiKey,
     HoldingMembership,
+    Invitation,
     InvitationPurpose,
     Partner,
     PartnerMembership,
@@ -140,14 +143,31 @@ def smart_account_request(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/smart_account_request.html", {"form": form})
 
 
-def smart_account_activate(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_page(purpose: str | None):
+    """A page of an emailed link (`<token>` in its URL): the view gets the link's invitation of
+    `purpose` (None: of any) once its addressee is signed in (anyone else signs in first). Every
+    other link, one of another purpose included, gets the same answer whatever the page: invalid
+    or expired, or already used (410), or someone else's (403). Nothing of it is shown."""
+    def decorate(view):
+        @wraps(view)
+        def page(request: HttpRequest, token: str) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
+            try:
+                invitation = selectors.invitation_from_link(token=token, purpose=purpose, user=request.user)
+            except ValidationError as exc:
+                return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
+            except PermissionDenied as exc:
+                return render(request, "accounts/invitation_invalid.html", {"message": str(exc)}, status=403)
+            return view(request, invitation=invitation, token=token)
+        return page
+    return decorate
+
+
+@require_http_methods(["GET", "POST"])
+@invitation_page(InvitationPurpose.ACTIVATE_ACCOUNT)
+def smart_account_activate(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     """The activation link's page: the named contact activates and may grant the partner a role."""
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?next={request.path}")
-    try:
-        invitation = services.invitation_resolve(token=token, user=request.user)
-    except ValidationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
     sa = invitation.smart_account
     form = ActivationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -441,19 +461,10 @@ def partner_invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def partner_invitation_respond(request: HttpRequest, token: str) -> HttpResponse:
+@invitation_page(InvitationPurpose.JOIN_PARTNER)
+def partner_invitation_respond(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     """The emailed link of a partner invitation (via /invite/<token>/): its addressee, signed in,
     sees the partner and the role offered, and accepts or declines. Once."""
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
-    try:
-        invitation = services.invitation_resolve(token=token, user=request.user)
-    except ValidationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
-    except PermissionDenied as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": str(exc)}, status=403)
-    if invitation.purpose != InvitationPurpose.JOIN_PARTNER or invitation.partner_id is None:
-        raise Http404("No such link.")
     partner = invitation.partner
     form = PartnerInvitationResponseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

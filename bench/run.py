@@ -327,7 +327,7 @@ def targets(ds: Dataset, *, today: datetime.date | None = None) -> list[Target]:
         return sql_params(name, user=user, today=today, **kw)
 
     # Page sizes as the views have them: licensing.views.PER_PAGE / EVENTS_PER_PAGE,
-    # orders.views.ORDERS_PER_PAGE / LINES_PER_PAGE; the API's PAGE_SIZE (portal.api_common.Pagination).
+    # orders.views.ORDERS_PER_PAGE / LINES_PER_PAGE; the API's PAGE_SIZE (lib.api.Pagination).
     from django.conf import settings
 
     from licensing.views import EVENTS_PER_PAGE, PER_PAGE

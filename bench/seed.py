@@ -5,7 +5,6 @@ selectors and services. Sizes and the names the timer looks up are in `bench/dat
 """
 from __future__ import annotations
 
-import calendar
 import datetime
 import hashlib
 import json
@@ -43,6 +42,7 @@ from accounts.models import (
     VirtualAccount,
     VirtualAccountRole,
 )
+from lib.dates import add_months
 from licensing.models import (
     ClassicLicense,
     Device,
@@ -118,13 +118,6 @@ def sizes(scale: float = 1.0) -> Sizes:
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """`day` plus (or minus) whole months, as the app computes subscription ends."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _sha(text: str) -> str:

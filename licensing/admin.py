@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
+from lib.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
 from .models import (
     AlertPreferences,

@@ -21,8 +21,9 @@ from rest_framework.views import APIView
 
 from accounts import permissions
 from accounts.models import Event, SmartAccount, VirtualAccount
+from accounts.api_permissions import IsStaffOrReadOnly, get_visible_or_404
 from accounts.permissions import ADMINISTER, OPERATE, VIEW
-from portal.api_common import IsStaffOrReadOnly, errors, get_visible_or_404, validated_data
+from lib.api import errors, validated_data
 
 from . import selectors, services
 from .api_auth import DeviceSecretAuthentication, IsTheDevice

@@ -5,7 +5,6 @@ and alert preferences. Each view finds what the user may see (404 otherwise), bi
 one service (which checks the right to act: 403) or selector, and redirects with a message."""
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 import re
@@ -30,9 +29,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions
 from accounts import selectors as account_selectors
-from accounts.forms import run_service
 from accounts.models import SmartAccount, SmartAccountKind, User, VirtualAccount
 from accounts.permissions import ADMINISTER, OPERATE, VIEW
+from lib.csv import csv_response
+from lib.forms import run_service
+from lib.ids import id_from_text
 
 from . import selectors, services
 from .filtersets import ClassicLicenseFilterSet, DeviceFilterSet, EventFilterSet, TokenFilterSet
@@ -124,6 +125,8 @@ class Scope:
                 continue
             if key == "alerts" and not self.is_sa_admin:
                 continue
+            if key == "tokens" and not self.can_operate:
+                continue  # tokens are for those who may register devices here (users up), as in the API
             tabs.append(Tab(key=key, label=label, icon=icon, url=here[name], account_url=account[name]))
         return tabs
 
@@ -201,30 +204,6 @@ def _is_filtered(request: HttpRequest) -> bool:
 
 
 # --- CSV exports ------------------------------------------------------------------------------
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _export_name(scope: Scope, what: str) -> str:
@@ -358,7 +337,7 @@ def license_export(request: HttpRequest, sa_pk: int | None = None, va_pk: int | 
     header = ["sku", "name", "family", "purchased", "in_use", "available", "shortage", "status"]
     rows = ([line.sku, line.product.name, line.product.family, line.purchased, line.in_use, line.available,
              line.shortage, line.status] for line in lines)
-    return _csv_response(_export_name(scope, "licenses"), header, rows)
+    return csv_response(_export_name(scope, "licenses"), header, rows)
 
 
 @require_GET
@@ -477,7 +456,7 @@ def license_transfer(request: HttpRequest, sa_pk: int | None = None, va_pk: int 
     if form.is_bound:
         source = form.cleaned_data.get("from_virtual_account") if hasattr(form, "cleaned_data") else None
     elif initial_from:
-        source = operable.filter(pk=initial_from).first() if str(initial_from).isdigit() else None
+        source = operable.filter(pk=pk).first() if (pk := id_from_text(initial_from)) else None
     context = {
         "scope": scope, "active": "licenses", "form": form, "formset": formset, "has_products": products.exists(),
         "source": source, "available": _available_in(source),
@@ -492,8 +471,8 @@ def license_transfer_available(request: HttpRequest, sa_pk: int) -> HttpResponse
     scope = _scope(request, sa_pk, None)
     source = None
     value = request.GET.get("from_virtual_account", "")
-    if value.isdigit():
-        source = scope.operable_in_account.filter(pk=int(value)).first()
+    if (pk := id_from_text(value)) is not None:
+        source = scope.operable_in_account.filter(pk=pk).first()
     return render(request, "licensing/_transfer_available.html", {"source": source, "available": _available_in(source)})
 
 
@@ -501,17 +480,20 @@ def license_transfer_available(request: HttpRequest, sa_pk: int) -> HttpResponse
 
 
 def _render_tokens(request: HttpRequest, scope: Scope, *, form: TokenCreateForm | None = None, status: int = 200) -> HttpResponse:
-    tokens = selectors.tokens(scope.virtual_accounts)
+    operable_ids = set(scope.operable.values_list("pk", flat=True))
+    if not operable_ids:
+        raise permissions.refusal(request.user, "Registration tokens are for those who may register devices here.")
+    # A token is a pool's secret: listed where the user may operate (users up), as in the API.
+    tokens = selectors.tokens(scope.operable)
     filterset = TokenFilterSet(request.GET or None, queryset=tokens)
     page_obj = _page(request, filterset.qs)
-    operable_ids = set(scope.operable.values_list("pk", flat=True))
     if form is None and operable_ids:
         default = scope.virtual_account.pk if scope.virtual_account and scope.virtual_account.pk in operable_ids else None
         if default is None and len(operable_ids) == 1:
             default = next(iter(operable_ids))
         form = TokenCreateForm(virtual_accounts=scope.operable, initial={"virtual_account": default})
     for token in page_obj.object_list:
-        token.can_revoke = token.virtual_account_id in operable_ids and token.current_status != "revoked"
+        token.can_revoke = token.current_status != "revoked"
     context = {
         "scope": scope, "active": "tokens", "filterset": filterset, "page_obj": page_obj, "form": form,
         "is_filtered": _is_filtered(request), "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
@@ -633,7 +615,7 @@ def device_move(request: HttpRequest, sa_pk: int | None = None, va_pk: int | Non
                 messages.info(request, f"Those devices are in {target.name} already.")
             return redirect(scope.url["device_list"])
     chosen_ids = [str(v) for v in (form.data.getlist("devices") if form.is_bound else form.initial.get("devices", []))]
-    chosen = list(movable.filter(pk__in=[int(v) for v in chosen_ids if str(v).isdigit()]).order_by("serial_number")[:200])
+    chosen = list(movable.filter(pk__in=[pk for v in chosen_ids if (pk := id_from_text(v))]).order_by("serial_number")[:200])
     if not chosen and request.method == "GET":
         raise Http404("None of those devices can be moved by you.")
     return render(request, "licensing/device_move.html", {"scope": scope, "active": "devices", "form": form, "devices": chosen})
@@ -773,7 +755,7 @@ def event_export(request: HttpRequest, sa_pk: int | None = None, va_pk: int | No
          _json(e.detail)]
         for e in filterset.qs.iterator(chunk_size=2000)
     )
-    return _csv_response(_export_name(scope, "events"), header, rows)
+    return csv_response(_export_name(scope, "events"), header, rows)
 
 
 def _json(value) -> str:
@@ -841,7 +823,7 @@ def reconciliation_export(request: HttpRequest, sa_pk: int | None = None, va_pk:
     rows = ([line.sku, line.product.name, line.product.family, line.peak_shortage,
              line.peak_day.isoformat() if line.peak_day else "", line.purchased_at_peak, line.peak_in_use,
              line.days_in_shortage, line.days_reported, start.isoformat(), end.isoformat()] for line in lines)
-    return _csv_response(_export_name(scope, f"reconciliation-{start.isoformat()}-{end.isoformat()}"), header, rows)
+    return csv_response(_export_name(scope, f"reconciliation-{start.isoformat()}-{end.isoformat()}"), header, rows)
 
 
 # --- alerts and email preferences ------------------------------------------------------------------

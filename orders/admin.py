@@ -3,7 +3,7 @@ services, as the API and the command do)."""
 from django.contrib import admin
 from django.db.models import Prefetch
 
-from accounts.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
+from lib.admin import ReadOnlyAdmin, ReadOnlyTabularInline, run_service_action, titled
 
 from .models import Order, OrderLine, OrderLineState
 

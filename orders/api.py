@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from portal.api_common import errors, validated_data, validation_error_detail
+from lib.api import errors, validated_data, validation_error_detail
 
 from . import services
 from .filtersets import OrderApiFilterSet

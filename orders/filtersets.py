@@ -7,7 +7,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
@@ -15,6 +15,7 @@ from accounts.models import SmartAccount, SmartAccountKind
 from accounts.permissions import HOLD, is_staff, visible_smart_accounts
 from accounts.services import partner_of
 from accounts.validators import validate_day_in_range
+from lib.ids import MAX_ID
 
 from .forms import HoldingAccountChoiceField
 from .models import Order, OrderLine, OrderLineState
@@ -141,8 +142,6 @@ class HeldLineFilterSet(django_filters.FilterSet):
 
 
 # --- the API's order list (GET /api/v1/orders/) ---------------------------------------------------
-
-MAX_ID = BigIntegerField.MAX_BIGINT
 
 
 class IdFilter(django_filters.NumberFilter):

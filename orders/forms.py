@@ -11,6 +11,7 @@ from django.db import models
 from accounts.forms import virtual_account_label
 from accounts.models import Partner, PartnerKind, SmartAccount, VirtualAccount
 from accounts.selectors import account_id_from_search_reference
+from lib.ids import id_from_text
 
 # The prefix of a form whose account picker is filled by htmx ("lines-0", "move", "assign"):
 # it names the inputs and the ids the fragments swap into, so only these characters.
@@ -97,9 +98,10 @@ class IdListField(forms.Field):
             value = [value]
         ids = []
         for item in value:
-            if not str(item).strip().isdigit():
+            pk = id_from_text(str(item).strip())
+            if pk is None:
                 raise ValidationError("Choose lines from the list.")
-            ids.append(int(str(item).strip()))
+            ids.append(pk)
         return sorted(set(ids))
 
     def validate(self, value: list[int]) -> None:

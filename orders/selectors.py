@@ -19,6 +19,8 @@ from accounts.models import (
     normalise_domain,
 )
 from accounts.permissions import HOLD, is_staff, visible_smart_accounts
+from lib.dates import months_elapsed
+from lib.ids import id_from_text
 
 from .models import Order, OrderLine, OrderLineState
 
@@ -43,16 +45,6 @@ class HeldLineAge:
     term_months: int | None = None
     percent_used: int = 0
     ended: bool = False
-
-
-def months_elapsed(start: datetime.date, today: datetime.date) -> int:
-    """Whole months from `start` to `today` (the 31st counts a short month as whole)."""
-    from .services import add_months  # services imports this module
-
-    months = (today.year - start.year) * 12 + today.month - start.month
-    if months > 0 and add_months(start, months) > today:
-        months -= 1
-    return max(months, 0)
 
 
 def held_line_age(line: OrderLine, today: datetime.date, stale_days: int | None = None) -> HeldLineAge:
@@ -153,10 +145,11 @@ def order_history(order: Order) -> QuerySet[Event]:
 
 def line_for_invitation(invitation: Invitation) -> OrderLine | None:
     """The order line an `assign_order_line` invitation is about (its object_key `orders.orderline:<id>`)."""
-    label, _, pk = (invitation.object_key or "").partition(":")
-    if label != OrderLine._meta.label_lower or not pk.isdigit():
+    label, _, key = (invitation.object_key or "").partition(":")
+    pk = id_from_text(key)
+    if label != OrderLine._meta.label_lower or pk is None:
         return None
-    return OrderLine.objects.select_related("order", "order__partner", *LINE_RELATED).filter(pk=int(pk)).first()
+    return OrderLine.objects.select_related("order", "order__partner", *LINE_RELATED).filter(pk=pk).first()
 
 
 def lines_for_shipping(*, order_number: str | None = None, placed_before: datetime.date | None = None) -> QuerySet[OrderLine]:

@@ -9,11 +9,10 @@ Per-line errors of `order_place` are keyed `lines.<index>.<field>` (0-based inde
 `lines` list given, field as given: `sku` or `product`, `quantity`, `smart_account`,
 `virtual_account`, `delegate_to_end_customer`), e.g.
 `{"lines.1.smart_account": ["L-SEC-K9 requires a Smart Account: …"]}`: a flat, field-keyed 400 for
-the API; `line_errors(exc)` regroups them per line for a form.
+the API; `lib.forms.line_errors(exc)` regroups them per line for a form.
 """
 from __future__ import annotations
 
-import calendar
 import datetime
 import hashlib
 import uuid
@@ -23,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -53,6 +52,8 @@ from accounts.services import (
     user_is_verified,
 )
 from accounts.validators import clean_day, clean_email, refuse_control_characters
+from lib.dates import add_months
+from lib.ids import storable_ids
 from licensing.models import (
     AlertPreferences,
     EntitlementSource,
@@ -76,23 +77,6 @@ LINE_RELATED = ("order", "order__partner", "order__placed_by", "product", "smart
 # --- small helpers ----------------------------------------------------------------------
 
 
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """`day` plus whole months; the 31st becomes the last day of a shorter month."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def line_errors(exc: ValidationError) -> dict[int, dict[str, list[str]]]:
-    """`order_place`'s per-line errors regrouped for a form: {index: {field: [messages]}}."""
-    grouped: dict[int, dict[str, list[str]]] = defaultdict(dict)
-    for key, messages in getattr(exc, "message_dict", {}).items():
-        parts = key.split(".")
-        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
-            grouped[int(parts[1])][parts[2]] = messages
-    return dict(grouped)
-
-
 def _pk(value, model) -> int | None:
     """An instance or an id (int or digit string) as an int id; None if it is neither."""
     if isinstance(value, model):
@@ -104,12 +88,6 @@ def _pk(value, model) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-def _storable_ids(ids: Iterable[int]) -> set[int]:
-    """The ids that a row could have: others name nothing (and would overflow the database's
-    integer in an `IN (…)` lookup: an OverflowError on SQLite)."""
-    return {pk for pk in ids if 0 < pk <= models.BigIntegerField.MAX_BIGINT}
 
 
 def _root_virtual_account(sa: SmartAccount) -> VirtualAccount:
@@ -206,7 +184,7 @@ def _line_detail(line: OrderLine) -> dict:
 def _lock_lines(ids: Iterable[int]) -> list[OrderLine]:
     """Lock these lines (ordered by id, so that concurrent callers queue instead of deadlocking),
     then read them fresh: what another transaction committed while we waited is what we see."""
-    ids = sorted(_storable_ids(ids))
+    ids = sorted(storable_ids(ids))
     list(OrderLine.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     return list(OrderLine.objects.filter(pk__in=ids).select_related(*LINE_RELATED).order_by("pk"))
 
@@ -307,8 +285,8 @@ def order_place(
     # Only what could be a SKU is looked up (a NUL in a query is a DataError on PostgreSQL).
     skus = {sku for sku in skus if SKU_PATTERN.match(sku)}
     products = {p.sku.upper(): p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus)}
-    sa_ids = _storable_ids({_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None})
-    va_ids = _storable_ids({_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None})
+    sa_ids = storable_ids({_pk(spec.get("smart_account"), SmartAccount) for spec in specs} - {None})
+    va_ids = storable_ids({_pk(spec.get("virtual_account"), VirtualAccount) for spec in specs} - {None})
     vas = VirtualAccount.objects.in_bulk(va_ids)
     accounts = SmartAccount.objects.in_bulk(sa_ids | {va.smart_account_id for va in vas.values()})
     holding_partners = _allowed_holding_partner_ids(partner)
@@ -668,7 +646,7 @@ def order_line_move_to_account(
     # Lines the actor may not even see are reported as unknown, not described.
     if failures:
         visible = set(
-            OrderLine.objects.filter(pk__in=_storable_ids(failures), order__in=orders_visible_to(actor).values("pk"))
+            OrderLine.objects.filter(pk__in=storable_ids(failures), order__in=orders_visible_to(actor).values("pk"))
             .values_list("pk", flat=True)
         )
         for line_id in failures:

@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions
 from accounts import services as account_services
-from accounts.forms import HoldingAccountCreateForm, SmartAccountRequestForm, run_service, virtual_account_label
+from accounts.forms import HoldingAccountCreateForm, SmartAccountRequestForm, virtual_account_label
 from accounts.models import (
     Event,
+    Invitation,
     InvitationPurpose,
     Partner,
     SmartAccount,
@@ -34,6 +35,9 @@ from accounts.models import (
 )
 from accounts.permissions import HOLD, OPERATE
 from accounts.selectors import account_from_search_reference, account_id_from_search_reference, search_reference
+from accounts.views import invitation_page
+from lib.forms import line_errors, run_service
+from lib.ids import id_from_text
 from licensing.models import Product
 
 from . import selectors, services
@@ -242,7 +246,7 @@ def _place(request: HttpRequest, order_form: OrderForm, formset) -> Order | None
                 formset.order_errors.extend(errors)
             else:
                 order_form.add_error(key if key in order_form.fields else None, errors)
-        for index, errors in services.line_errors(exc).items():
+        for index, errors in line_errors(exc).items():
             if index < len(lines):
                 lines[index].add_service_errors(errors)
     return None
@@ -351,9 +355,9 @@ def virtual_account_options(request: HttpRequest) -> HttpResponse:
     raw = str(request.GET.get(f"{prefix}-smart_account") or "").strip()
     context = {"prefix": prefix, "va": None}
     if request.GET.get("purpose") == "operate":
-        if raw.isdigit():
+        if (pk := id_from_text(raw)) is not None:
             sa = permissions.visible_smart_accounts(request.user, OPERATE).filter(
-                pk=int(raw), kind=SmartAccountKind.CUSTOMER).first()
+                pk=pk, kind=SmartAccountKind.CUSTOMER).first()
             if sa is not None:
                 vas = permissions.visible_virtual_accounts(request.user, OPERATE).filter(smart_account=sa).order_by("tree_id", "lft")
                 context["va"] = _va_context(sa, vas)
@@ -577,18 +581,9 @@ def _delegated_line_page(request: HttpRequest, line: OrderLine) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def delegated_line_assign(request: HttpRequest, token: str) -> HttpResponse:
+@invitation_page(InvitationPurpose.ASSIGN_ORDER_LINE)
+def delegated_line_assign(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     """The emailed link of a delegated line (via /invite/<token>/): only its contact, once."""
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
-    try:
-        invitation = account_services.invitation_resolve(token=token, user=request.user)
-    except ValidationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
-    except PermissionDenied as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": str(exc)}, status=403)
-    if invitation.purpose != InvitationPurpose.ASSIGN_ORDER_LINE:
-        raise Http404("No such link.")
     line = selectors.line_for_invitation(invitation)
     if line is None or line.smart_account_id is not None or not line.delegated:
         return render(request, "accounts/invitation_invalid.html",

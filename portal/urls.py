@@ -30,4 +30,4 @@ urlpatterns = [
 ]
 
 # Unknown URLs under /api/ answer in JSON, like the API's own 404s.
-handler404 = "portal.api_common.not_found"
+handler404 = "lib.api.not_found"

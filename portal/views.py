@@ -3,16 +3,16 @@ tree with license and device counts), and the landing page of emailed links."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts import permissions, services as account_services
-from accounts.models import InvitationPurpose, Role, SmartAccount, SmartAccountKind
+from accounts.models import Invitation, InvitationPurpose, Role, SmartAccount, SmartAccountKind
 from accounts.permissions import ADMINISTER, HOLD, OPERATE, VIEW
+from accounts.views import invitation_page
+from lib.ids import id_from_text
 from licensing import selectors as licensing_selectors
 from licensing.models import Shortage
 from licensing.views import ScopeUrls
@@ -45,6 +45,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     customers = list(_customer_accounts_by_urgency(user)[: DASHBOARD_LISTED_ACCOUNTS + 1])
     compliance = licensing_selectors.accounts_compliance(user, customers[:DASHBOARD_LISTED_ACCOUNTS])
+    detailed = customers[:DASHBOARD_DETAILED_ACCOUNTS]
+    # Where the user may act (tokens, transfers): one query for the accounts shown in detail.
+    operates_in = set(
+        permissions.visible_virtual_accounts(user, OPERATE).filter(smart_account__in=[sa.pk for sa in detailed])
+        .order_by().values_list("smart_account_id", flat=True).distinct()
+    ) if detailed else set()
     panels = [
         {
             "smart_account": sa,
@@ -53,8 +59,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 sa, licensing_selectors.virtual_accounts_in_scope(user, smart_account=sa), user=user,
             ),
             "urls": ScopeUrls(sa_pk=sa.pk),
+            "can_operate": sa.pk in operates_in,
         }
-        for sa, row in zip(customers[:DASHBOARD_DETAILED_ACCOUNTS], compliance)
+        for sa, row in zip(detailed, compliance)
     ]
     partner = account_services.partner_of(user)
     context = {
@@ -75,12 +82,6 @@ def _account(request: HttpRequest, pk: int) -> SmartAccount:
     )
 
 
-def _pk(value) -> int | None:
-    """A primary key from the URL or the query string, or None if it cannot be one (a bigint)."""
-    value = str(value)
-    return int(value) if value.isdigit() and len(value) < 19 else None
-
-
 @login_required
 def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The account home: the top of the Virtual Account tree (deeper levels load on demand),
@@ -88,7 +89,7 @@ def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     sa = _account(request, pk)
     rights = permissions.TreeRights(user, sa)
-    nodes, opened = selectors.account_tree_top(rights, open_pk=_pk(request.GET.get("open", "")))
+    nodes, opened = selectors.account_tree_top(rights, open_pk=id_from_text(request.GET.get("open", "")))
     is_sa_admin = rights.whole_account(ADMINISTER)
     context = {
         "smart_account": sa,
@@ -99,6 +100,8 @@ def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sees_account_wide": rights.whole_account(VIEW),
         "can_manage_users": is_sa_admin or bool(rights.subtrees(ADMINISTER)),
         "can_operate": rights.whole_account(OPERATE) if not sa.is_holding else False,
+        # Tokens: for whoever may operate somewhere in the account (users up), as on their pages.
+        "operates_somewhere": not sa.is_holding and rights.subtrees(OPERATE) != [],
         "can_hold": sa.is_holding and permissions.can(user, HOLD, sa),
         "roles": [(Role(role).label, va) for role, va in rights.roles],
     }
@@ -119,7 +122,7 @@ def smart_account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def virtual_account_children(request: HttpRequest, pk: int, va_pk: int) -> HttpResponse:
     """The rows of a Virtual Account's children, for the tree's expand control (htmx)."""
     rights = permissions.TreeRights(request.user, _account(request, pk))
-    nodes = selectors.virtual_account_children(rights, va_pk) if _pk(va_pk) else None
+    nodes = selectors.virtual_account_children(rights, va_pk) if id_from_text(va_pk) else None
     if nodes is None:
         raise Http404("No Virtual Account found.")
     context = {"smart_account": rights.smart_account, "nodes": nodes, "is_sa_admin": rights.whole_account(ADMINISTER)}
@@ -138,16 +141,15 @@ def virtual_account_search(request: HttpRequest, pk: int) -> HttpResponse:
                   {"smart_account": sa, "query": query, "hits": hits, "more": more})
 
 
-def invitation_landing(request: HttpRequest, token: str) -> HttpResponse:
+# The page of each purpose of emailed link (each takes its own purpose only).
+INVITATION_PAGES = {
+    InvitationPurpose.ACTIVATE_ACCOUNT: "accounts:smart_account_activate",
+    InvitationPurpose.ASSIGN_ORDER_LINE: "orders:delegated_line_assign",
+    InvitationPurpose.JOIN_PARTNER: "partner:partner_invitation_respond",
+}
+
+
+@invitation_page(None)
+def invitation_landing(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     """Emailed links land here and go on to the page for their purpose."""
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?next={request.path}")
-    try:
-        invitation = account_services.invitation_resolve(token=token, user=request.user)
-    except ValidationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"message": exc.messages[0]}, status=410)
-    if invitation.purpose == InvitationPurpose.ACTIVATE_ACCOUNT:
-        return redirect("accounts:smart_account_activate", token=token)
-    if invitation.purpose == InvitationPurpose.JOIN_PARTNER:
-        return redirect("partner:partner_invitation_respond", token=token)
-    return redirect("orders:delegated_line_assign", token=token)
+    return redirect(INVITATION_PAGES[invitation.purpose], token=token)

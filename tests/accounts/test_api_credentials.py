@@ -212,3 +212,44 @@ def test_the_profile_shows_each_keys_expiry_and_last_use(client, ada):
 
     assert "3\xa0hours ago" in page and "Never" in page
     assert f"{(timezone.now() + datetime.timedelta(days=30)):%Y-%m-%d}" in page
+
+
+# --- a password changed anywhere ends the keys: the admin, the command, the shell ----------------
+
+
+def test_a_password_set_by_staff_in_the_admin_revokes_every_api_key(client, ada):
+    _, raw = services.api_key_create(user=ada, name="sync")
+    staff = UserFactory(email="staff@vendor.example", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+
+    response = client.post(reverse("admin:auth_user_password_change", args=[ada.pk]), {
+        "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true",
+    })
+
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert ada.check_password(NEW_PASSWORD)
+    assert not key_works(raw)
+    assert ApiKey.objects.get(user=ada).revoked_reason == "Your password was changed."
+
+
+def test_the_changepassword_command_revokes_every_api_key(ada, monkeypatch):
+    from django.contrib.auth.management.commands import changepassword
+    from django.core.management import call_command
+
+    _, raw = services.api_key_create(user=ada, name="sync")
+    monkeypatch.setattr(changepassword.getpass, "getpass", lambda prompt="": NEW_PASSWORD)
+
+    call_command("changepassword", ada.email)
+
+    assert not key_works(raw)
+    assert ApiKey.objects.get(user=ada).revoked_reason == "Your password was changed."
+
+
+def test_saving_a_user_without_a_new_password_keeps_the_keys(ada):
+    _, raw = services.api_key_create(user=ada, name="sync")
+    ada.name = "Ada L."
+    ada.save()
+    ada.check_password(DEFAULT_PASSWORD)  # a hash upgrade on sign-in saves the password, unchanged
+
+    assert key_works(raw)

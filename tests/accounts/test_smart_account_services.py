@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import (
     Event,
     HoldingMembership,
@@ -129,7 +129,9 @@ def test_contact_receives_an_activation_email_with_a_link(partner_user, contact,
     assert "Cisco" in message.subject
     link = re.search(re.escape(settings.SITE_URL) + r"/invite/(?P<token>[^/\s]+)/", message.body)
     assert link, message.body
-    invitation = services.invitation_resolve(token=link["token"], user=contact)
+    invitation = selectors.invitation_from_link(
+        token=link["token"], purpose=InvitationPurpose.ACTIVATE_ACCOUNT, user=contact
+    )
     assert (invitation.smart_account, invitation.purpose) == (sa, InvitationPurpose.ACTIVATE_ACCOUNT)
 
 
@@ -199,8 +201,8 @@ def test_activation_link_is_for_the_named_contact_only(partner_user, contact):
     token = signing.dumps(invitation.key, salt="accounts.invitation")
 
     with pytest.raises(PermissionDenied):
-        services.invitation_resolve(token=token, user=UserFactory(email="dave@cisco.com"))
-    assert services.invitation_resolve(token=token, user=contact) == invitation
+        selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT, user=UserFactory(email="dave@cisco.com"))
+    assert selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT, user=contact) == invitation
 
 
 def test_activation_makes_the_contact_sa_admin_and_may_grant_the_partner_a_role(partner_user, contact):
@@ -390,7 +392,7 @@ def test_invitation_is_single_use(acme):
         purpose=InvitationPurpose.ACTIVATE_ACCOUNT, email="Carol@Acme.example", smart_account=acme.sa
     )
     token = path.strip("/").rpartition("/")[2]
-    assert services.invitation_resolve(token=token) == invitation
+    assert selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT) == invitation
     assert invitation.email == "carol@acme.example"
 
     services.invitation_use(invitation=invitation)
@@ -398,7 +400,7 @@ def test_invitation_is_single_use(acme):
     with pytest.raises(ValidationError, match="already been used"):
         services.invitation_use(invitation=invitation)
     with pytest.raises(ValidationError, match="already been used"):
-        services.invitation_resolve(token=token)
+        selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT)
 
 
 def test_invitation_expires(acme):
@@ -409,7 +411,7 @@ def test_invitation_expires(acme):
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     with pytest.raises(ValidationError, match="expired"):
-        services.invitation_resolve(token=token)
+        selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT)
 
 
 def test_invitation_link_expires_with_its_signature_too(acme, settings):
@@ -420,11 +422,11 @@ def test_invitation_link_expires_with_its_signature_too(acme, settings):
     settings.INVITATION_MAX_AGE_DAYS = 0  # the signature is now older than the allowed age
 
     with pytest.raises(ValidationError, match="expired"):
-        services.invitation_resolve(token=token)
+        selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT)
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "eyJhIjoxfQ:1abc:forged"])
 def test_tampered_invitation_link_is_refused(token):
     with pytest.raises(ValidationError, match="invalid"):
-        services.invitation_resolve(token=token)
+        selectors.invitation_from_link(token=token, purpose=InvitationPurpose.ACTIVATE_ACCOUNT)
 

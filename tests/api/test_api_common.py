@@ -5,8 +5,9 @@ from django.http import Http404
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Role, SmartAccount
+from accounts.api_permissions import get_visible_or_404
 from accounts.permissions import ADMINISTER
-from portal.api_common import exception_handler, get_visible_or_404
+from lib.api import exception_handler
 
 from ..factories import SmartAccountFactory, SmartAccountRoleFactory
 

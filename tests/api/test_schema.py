@@ -29,7 +29,7 @@ def test_schema_has_request_and_response_bodies(client):
     create = paths["/api/v1/products/"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ProductCreate"}
-    # 415: a body in a media type the API does not read (portal.api_schema adds it to every body).
+    # 415: a body in a media type the API does not read (lib.api_schema adds it to every body).
     assert set(create["responses"]) == {"201", "400", "401", "403", "415"}
     listing = paths["/api/v1/products/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listing == {"$ref": "#/components/schemas/PaginatedProductList"}

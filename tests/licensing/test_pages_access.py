@@ -99,9 +99,8 @@ def test_viewers_see_the_pages_but_may_not_transfer_create_tokens_or_touch_devic
         client.force_login(viewer)
         scope = {"sa_pk": acme.account.pk} if viewer == acme.sa_viewer else {"va_pk": acme.us.pk}
         for url in scoped_urls(scope):
-            assert client.get(url).status_code == 200, (viewer, url)
-        tokens = client.get(reverse("licensing:token_list", kwargs=scope)).content.decode()
-        assert "Create token" not in tokens and ">Revoke</button>" not in tokens
+            expected = 403 if "/tokens/" in url else 200  # tokens: users up (test_a_viewer_is_refused_the_token_pages)
+            assert client.get(url).status_code == expected, (viewer, url)
         assert "Transfer licenses" not in client.get(reverse("licensing:license_list", kwargs=scope)).content.decode()
         transfer = reverse("licensing:license_transfer", kwargs=scope)
         assert client.get(transfer).status_code == 403
@@ -113,6 +112,32 @@ def test_viewers_see_the_pages_but_may_not_transfer_create_tokens_or_touch_devic
         assert client.get(reverse("licensing:device_move", kwargs=scope) + f"?device={things['us_device'].pk}").status_code == 403
     assert things["us_token"].__class__.objects.get(pk=things["us_token"].pk).revoked_at is None
     assert things["us_device"].__class__.objects.filter(pk=things["us_device"].pk).exists()
+
+
+def test_a_viewer_is_refused_the_token_pages_and_is_shown_no_way_to_them(client, acme, things):
+    """Tokens are secrets of the pool (DESIGN.md §5, users up): a viewer sees the account, its
+    devices and licenses, but no token's description, prefix, creator or uses, as in the API."""
+    for viewer, scope in ((acme.sa_viewer, {"sa_pk": acme.account.pk}), (acme.va_viewer, {"va_pk": acme.us.pk}),
+                          (acme.va_viewer, {"sa_pk": acme.account.pk})):
+        client.force_login(viewer)
+        response = client.get(reverse("licensing:token_list", kwargs=scope))
+        assert response.status_code == 403, (viewer, scope)
+        assert things["us_token"].prefix not in response.content.decode()
+        for name in ("dashboard", "device_list", "license_list"):
+            page = client.get(reverse(f"licensing:{name}", kwargs=scope)).content.decode()
+            assert "/tokens/" not in page, (viewer, name)
+        home = client.get(reverse("portal:smart_account_detail", kwargs={"pk": acme.account.pk})).content.decode()
+        assert "/tokens/" not in home, viewer
+
+
+def test_a_user_sees_the_tokens_of_the_virtual_accounts_they_may_operate_in_only(client, acme, things):
+    client.force_login(acme.va_user)
+    for scope in ({"sa_pk": acme.account.pk}, {"va_pk": acme.us.pk}):
+        response = client.get(reverse("licensing:token_list", kwargs=scope))
+        assert response.status_code == 200
+        assert {t.pk for t in response.context["page_obj"].object_list} == {things["us_token"].pk}
+        page = client.get(reverse("licensing:device_list", kwargs=scope)).content.decode()
+        assert reverse("licensing:token_list", kwargs=scope) in page
 
 
 def test_only_account_wide_operators_register_or_convert_paks(client, acme, things):

@@ -129,10 +129,11 @@ def test_the_account_home_links_the_licensing_pages_and_shows_compliance(client,
     page = html(client.get(f"/sa/{acme.account.pk}/"))
     links = page[page.index('aria-label="Licensing of Acme"'):]
     links = links[:links.index("</nav>")]
-    for name in ("dashboard", "license_list", "device_list", "token_list", "event_list", "reconciliation"):
+    for name in ("dashboard", "license_list", "device_list", "event_list", "reconciliation"):
         assert reverse(f"licensing:{name}", kwargs={"sa_pk": acme.account.pk}) in links, name
     assert reverse("licensing:classic_license_list", kwargs={"sa_pk": acme.account.pk}) in links
-    assert "licenses/transfer/" not in links and "/alerts/" not in links  # a viewer
+    # A viewer: no transfers, no tokens (users up), no alert settings.
+    assert "licenses/transfer/" not in links and "/tokens/" not in links and "/alerts/" not in links
     assert "1 product in shortage" in page
     tree = page[page.index('id="va-tree"'):]
     assert f'href="/licensing/va/{acme.us.pk}/licenses/"' in tree
@@ -141,3 +142,4 @@ def test_the_account_home_links_the_licensing_pages_and_shows_compliance(client,
     client.force_login(acme.admin)
     admin_page = html(client.get(f"/sa/{acme.account.pk}/"))
     assert "/licenses/transfer/" in admin_page and f"/licensing/sa/{acme.account.pk}/alerts/" in admin_page
+    assert reverse("licensing:token_list", kwargs={"sa_pk": acme.account.pk}) in admin_page

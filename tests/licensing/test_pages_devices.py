@@ -115,6 +115,15 @@ def test_a_device_move_is_all_or_nothing(client, acme, fleet):
     assert fleet["fresh"].virtual_account_id == acme.us.pk
 
 
+def test_device_ids_that_no_row_can_have_name_no_device_to_move(client, acme, fleet):
+    client.force_login(acme.admin)
+    url = reverse("licensing:device_move", kwargs={"sa_pk": acme.account.pk})
+    # Beyond the database's integers the lookup overflowed (an OverflowError on SQLite: a 500).
+    assert client.get(url, {"device": [2**63, 2**70]}).status_code == 404
+    page = html(client.get(url, {"device": [fleet["fresh"].pk, 2**70, "²"]}))
+    assert "FRESH001" in page and "QUIET001" not in page
+
+
 def test_a_va_user_moves_only_its_own_devices_within_its_subtree(client, acme, fleet):
     client.force_login(acme.va_user)
     url = reverse("licensing:device_move", kwargs={"va_pk": acme.us.pk})

@@ -54,7 +54,7 @@ def test_tokens_are_listed_with_their_uses_and_status(client, acme):
     RegistrationTokenFactory(virtual_account=acme.us, prefix="tokUSEDUP", max_uses=2, use_count=2)
     RegistrationTokenFactory(virtual_account=acme.us, prefix="tokEXPIRE", expires_at=now - datetime.timedelta(days=1))
     RegistrationTokenFactory(virtual_account=acme.us, prefix="tokREVOKE", revoked_at=now)
-    client.force_login(acme.sa_viewer)
+    client.force_login(acme.sa_user)
     url = reverse("licensing:token_list", kwargs={"sa_pk": acme.account.pk})
     page = html(client.get(url))
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Event, Invitation, InvitationPurpose, SmartAccountStatus
 from accounts.services import object_key
+from lib.forms import line_errors
 from orders import services
 from orders.models import Order, OrderLine, OrderLineState
 
@@ -41,7 +42,7 @@ def test_sa_required_line_needs_an_assignment(place, world, smart_product, manda
 
     assert list(caught.value.message_dict) == ["lines.1.smart_account"]
     assert "C9300-DNA-E requires a Smart Account" in caught.value.message_dict["lines.1.smart_account"][0]
-    assert services.line_errors(caught.value) == {1: {"smart_account": caught.value.message_dict["lines.1.smart_account"]}}
+    assert line_errors(caught.value) == {1: {"smart_account": caught.value.message_dict["lines.1.smart_account"]}}
     assert not Order.objects.exists()
 
 

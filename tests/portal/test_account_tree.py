@@ -136,6 +136,13 @@ def test_open_shows_the_path_to_a_virtual_account_and_marks_it(client, acme):
     assert rows["Sacramento"]["numbers"] == [5, 7, 2, 3]  # expanded: its subtree added up from Downtown
 
 
+def test_an_open_that_names_no_virtual_account_is_ignored(client, acme):
+    client.force_login(acme["alice"])
+    plain = list(_rows(_page(client, acme)))
+    for query in ("?open=0", f"?open={2**63}", "?open=²", "?open=abc"):  # "²".isdigit(), yet int("²") fails
+        assert list(_rows(_page(client, acme, query))) == plain, query
+
+
 def test_a_va_user_sees_the_path_to_their_virtual_account_and_its_children_only(client, acme):
     bob = _grant(acme, "bob@acme.example", Role.VA_USER, acme["finance"])
     client.force_login(bob)

@@ -421,7 +421,7 @@ PARTNER_PAGES = [
 
 # Pages per Smart Account (`sa/<Acme>/…`: every role holder sees their part) and per Virtual
 # Account (`va/<Left child>/…`: the right subtree only).
-SCOPED_READS = ["dashboard", "license_list", "license_export", "token_list", "device_list", "event_list",
+SCOPED_READS = ["dashboard", "license_list", "license_export", "device_list", "event_list",
                 "event_export", "virtual_account_search", "reconciliation", "reconciliation_export"]
 
 LICENSING_PAGES = [
@@ -434,6 +434,11 @@ LICENSING_PAGES = [
          ok=ACCOUNT),
     page("licensing:license_detail", label="virtual account",
          kwargs=lambda w: {"va_pk": w.left_child.pk, "product_pk": w.smart.pk}, ok=LEFT_READERS),
+    # Tokens are secrets of the pool: users up list them, within their subtree, as in the API
+    # (viewers see the account: 403).
+    page("licensing:token_list", label="account", kwargs=acme_sa, ok=OPERATORS_ANYWHERE, sees=ACCOUNT),
+    page("licensing:token_list", label="virtual account", kwargs=left_child_va, ok=LEFT_OPERATORS,
+         sees=LEFT_READERS),
     # Moving licenses, devices and making tokens: users up, within their subtree.
     page("licensing:license_transfer", label="account", kwargs=acme_sa, ok=OPERATORS_ANYWHERE, sees=ACCOUNT),
     page("licensing:license_transfer", "POST", label="account", kwargs=acme_sa, ok=LEFT_OPERATORS, sees=ACCOUNT,
@@ -886,6 +891,9 @@ def check(row: Row, world: World, caller: str) -> str:
         return f"refused ({response.status_code}) but it changed something"
     if caller in row.ok and row.records and not changed:
         return f"allowed ({response.status_code}) but nothing happened"
+    if "no-store" not in response.get("Cache-Control", ""):
+        # PAKs, license keys, secrets, prices: no answer of the portal may stay in a cache.
+        return f"may be cached: Cache-Control {response.get('Cache-Control')!r}"
     return ""
 
 
@@ -901,6 +909,19 @@ def test_role_matrix(world, row):
         if problem:
             failures.append(f"{row.id} as {caller}: {problem}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("url", [
+    lambda w: reverse("licensing:classic_license_list", kwargs={"sa_pk": w.acme.pk}),
+    lambda w: reverse("licensing:license_export", kwargs={"sa_pk": w.acme.pk}),
+    lambda w: reverse("licensing:classic_license_detail", kwargs={"pk": w.pak.pk}),
+    lambda w: reverse("licensing:dashboard", kwargs={"sa_pk": w.acme.pk}),
+    lambda w: reverse("api:smart_account_classic_licenses", kwargs={"pk": w.acme.pk}),
+], ids=["paks page", "licenses csv", "pak", "account page", "paks api"])
+def test_pages_and_answers_with_paks_or_license_keys_are_never_stored(world, url):
+    response = world.clients["sa_admin"].get(url(world))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
 
 
 # --- the device itself, and every URL has a row ------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Partner, PartnerKind, Role, User, VirtualAccount
+from lib.dates import add_months
 from licensing import services as licensing
 from licensing.models import LicenseKind, Product, UsageSnapshot
 from orders import services as orders
@@ -264,7 +265,7 @@ class Demo:
 
         # A Globex subscription shipped almost a year ago: it ends within 30 days.
         order = self.place(ANNA, "Globex", GINA.email, [("UMB-DNS-ESS-1Y", 500, globex, None)], placed_days_ago=350)
-        shipped_on = orders.add_months(self.today, -12) + datetime.timedelta(days=21)
+        shipped_on = add_months(self.today, -12) + datetime.timedelta(days=21)
         orders.order_line_ship(line=order.lines.get(), actor=self.staff, shipped_on=shipped_on)
 
         # Parked in Contoso Holding: the end customers' accounts are not known yet (held lines).

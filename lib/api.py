@@ -1,19 +1,16 @@
-"""What every API module shares: pagination, permissions, input parsing, object lookup and the
-error format of DESIGN.md §5 (400 field-keyed, 401 unauthenticated, 403 forbidden, 404 unknown)."""
+"""What every API module shares: pagination, input parsing and the error format of DESIGN.md §5
+(400 field-keyed, 401 unauthenticated, 403 forbidden, 404 unknown), in the schema and in answers.
+Who may call what is not here: that is accounts.permissions (and accounts.api_permissions)."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from rest_framework import exceptions, pagination, permissions, serializers
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.request import Request
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from accounts.permissions import VIEW, Capability, get_or_404, is_staff
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -22,40 +19,14 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
-class ApiKeySchema(OpenApiAuthenticationExtension):
-    """Documents `Authorization: Bearer <api key>` in the OpenAPI schema (registered on import)."""
-
-    target_class = "accounts.api_auth.ApiKeyAuthentication"
-    name = "apiKey"
-
-    def get_security_definition(self, auto_schema) -> dict:
-        return {"type": "http", "scheme": "bearer", "description": "A personal API key: `Authorization: Bearer slp_…`."}
-
-
-class IsStaff(permissions.BasePermission):
-    """Vendor staff only (anonymous callers get 401 before this is asked)."""
-
-    message = "Only vendor staff may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return is_staff(request.user)
-
-
-class IsStaffOrReadOnly(IsStaff):
-    """Any authenticated user reads; only staff write (the catalogue, partners)."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or super().has_permission(request, view)
-
-
-_DETAIL = inline_serializer("ApiError", fields={"detail": serializers.CharField()})
+ERROR_DETAIL = inline_serializer("ApiError", fields={"detail": serializers.CharField()})
 _ERRORS = {
     400: OpenApiResponse(
         OpenApiTypes.OBJECT, "Invalid input: {field: [messages]}; non_field_errors for the whole body."
     ),
-    401: OpenApiResponse(_DETAIL, "Not authenticated (no or an invalid/revoked API key)."),
-    403: OpenApiResponse(_DETAIL, "Authenticated, but not allowed to do this."),
-    404: OpenApiResponse(_DETAIL, "Unknown, or not visible to the caller."),
+    401: OpenApiResponse(ERROR_DETAIL, "Not authenticated (no or an invalid/revoked API key)."),
+    403: OpenApiResponse(ERROR_DETAIL, "Authenticated, but not allowed to do this."),
+    404: OpenApiResponse(ERROR_DETAIL, "Unknown, or not visible to the caller."),
 }
 
 
@@ -71,16 +42,6 @@ def validated_data(serializer_class: type[serializers.Serializer], request: Requ
     return serializer.validated_data
 
 
-def get_visible_or_404(request: Request, queryset: QuerySet, capability: Capability = VIEW, **lookup):
-    """The object the caller may see (404 otherwise, even if it exists), then 403 unless the
-    caller may also do `capability` on it (accounts.permissions.get_or_404, for the API)."""
-    try:
-        return get_or_404(request.user, queryset, capability, **lookup)
-    except (ValueError, DjangoValidationError):
-        # A malformed id (e.g. "abc" for an integer or UUID key) names nothing.
-        raise Http404("Not found.")
-
-
 def validation_error_detail(exc: DjangoValidationError) -> dict:
     """A service's ValidationError as a field-keyed dict ({"field": ["message"]})."""
     if hasattr(exc, "error_dict"):
@@ -89,6 +50,7 @@ def validation_error_detail(exc: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]."""
     # Services raise Django's ValidationError; the API answers them as field-keyed 400s.
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
