@@ -500,6 +500,25 @@ def is_partner_user(user) -> bool:
         return False
 
 
+# Partner-or-staff decisions: the same people today, named apart because the rules may part.
+
+def sees_partner_pages(user) -> bool:
+    """The Partner menu (the partner pages; staff find partners there or in the admin). At most one query."""
+    return is_staff(user) or is_partner_user(user)
+
+
+def can_request_account_for_customer(user) -> bool:
+    """Request a Smart Account on a customer's behalf: partner users and staff. At most one query."""
+    return is_partner_user(user) or is_staff(user)
+
+
+def can_deposit_order_lines(user) -> bool:
+    """Pick customer accounts to deposit order lines into (search them, move held lines there):
+    partner users and staff. By design they need no role there, and see only names, domains and
+    Virtual Account names. At most one query."""
+    return is_staff(user) or is_partner_user(user)
+
+
 def partner_holding_accounts(user) -> QuerySet:
     """Holding accounts a user finds on the partner pages: every holding account of their own
     partner (members see them to join them; HOLD rights still need the membership)."""

@@ -319,3 +319,23 @@ def sole_admin_accounts(*, user: User) -> QuerySet[SmartAccount]:
     )
     mine = SmartAccountRole.objects.filter(user=user, permission__codename=Role.SA_ADMIN).values("content_object_id")
     return SmartAccount.objects.filter(pk__in=mine).annotate(admin_count=Subquery(admins)).filter(admin_count=1).order_by("name")
+
+
+def partner_of(user: User) -> Partner | None:
+    membership = getattr(user, "partner_membership", None) if user.is_authenticated else None
+    return membership.partner if membership else None
+
+
+def user_is_verified(user: User) -> bool:
+    return permissions.is_verified(user)  # the rule lives in accounts.permissions
+
+
+def role_get(role_id) -> SmartAccountRole | VirtualAccountRole | None:
+    for model in (SmartAccountRole, VirtualAccountRole):
+        try:
+            row = model.objects.select_related("permission", "user", "content_object").filter(pk=role_id).first()
+        except (ValidationError, ValueError):
+            return None
+        if row is not None:
+            return row
+    return None

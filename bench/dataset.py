@@ -1,5 +1,5 @@
-"""The scale dataset of DESIGN.md §6, as the seeder (`bench/seed.py`) makes it and the timer
-(`bench/run.py`) finds it. Both sides read these names only; change them here, not in either.
+"""The scale dataset of DESIGN.md §6, as the seeder (`bench/seed/`) makes it and the timer
+(`bench/run/`) finds it. Both sides read these names only; change them here, not in either.
 
 Sizes are at scale 1.0; `make bench SCALE=0.05` shrinks every count but the fixed users, for a
 quick run while developing.

@@ -1,5 +1,6 @@
-"""What every app's admin module shares: admin actions that call a service per selected row,
-read-only bases for rows only services write, and a list filter with a clearer title."""
+"""What every app's admin module shares: service calls whose refusals become messages, admin
+actions that call a service per selected row, read-only bases for rows only services write, and
+a list filter with a clearer title."""
 from collections.abc import Callable
 
 from django.contrib import admin, messages
@@ -10,6 +11,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 def reasons(exc: ValidationError | PermissionDenied) -> str:
     """A service's refusal, in words."""
     return " ".join(getattr(exc, "messages", None) or [str(exc) or "Not allowed."])
+
+
+def call_service(modeladmin, request, fn: Callable, failed: str):
+    """`fn()` (a service) and what it returns; if it refuses, None and the message
+    "`failed`: why" for staff."""
+    try:
+        return fn()
+    except (ValidationError, PermissionDenied) as exc:
+        modeladmin.message_user(request, f"{failed}: {reasons(exc)}", messages.ERROR)
+        return None
 
 
 def run_service_action(modeladmin, request, queryset, fn: Callable, verb: str) -> None:

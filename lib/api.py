@@ -1,6 +1,6 @@
 """What every API module shares: pagination, input parsing and the error format of DESIGN.md §5
 (400 field-keyed, 401 unauthenticated, 403 forbidden, 404 unknown), in the schema and in answers.
-Who may call what is not here: that is accounts.permissions (and accounts.api_permissions)."""
+Who may call what is not here: that is accounts.permissions (and accounts.api.permissions)."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError

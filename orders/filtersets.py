@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import SmartAccount, SmartAccountKind
 from accounts.permissions import HOLD, is_staff, visible_smart_accounts
-from accounts.services import partner_of
+from accounts.selectors import partner_of
 from accounts.validators import validate_day_in_range
 from lib.ids import MAX_ID
 

@@ -18,11 +18,12 @@ from accounts.models import (
     SmartAccountStatus,
     normalise_domain,
 )
-from accounts.permissions import HOLD, is_staff, visible_smart_accounts
+from accounts.permissions import HOLD, visible_smart_accounts
 from lib.dates import months_elapsed
 from lib.ids import id_from_text
 
 from .models import Order, OrderLine, OrderLineState
+from .permissions import visible_orders
 
 # What a line shows (product, where it goes, where it was held), fetched with it.
 LINE_RELATED = ("product", "smart_account", "virtual_account", "held_in")
@@ -68,28 +69,10 @@ def _is_anonymous(user) -> bool:
 
 
 def orders_visible_to(user) -> QuerySet[Order]:
-    """Orders the user may see, lines prefetched (two queries for any number of orders):
-    staff all; a partner's users the partner's orders, the orders naming it as reseller, and (a
-    distributor) its linked resellers' orders; anyone the orders with a line assigned to or
-    held in a holding account they are a member of."""
+    """The orders `permissions.visible_orders` lets the user see, with what every order page and
+    answer shows (parties, lines): two queries for any number of orders."""
     lines = Prefetch("lines", queryset=OrderLine.objects.select_related(*LINE_RELATED).order_by("number"))
-    qs = Order.objects.select_related("partner", "reseller", "placed_by").prefetch_related(lines)
-    if _is_anonymous(user):
-        return qs.none()
-    if is_staff(user):
-        return qs
-    holding = visible_smart_accounts(user, HOLD).values("pk")
-    in_my_holding = OrderLine.objects.filter(order=OuterRef("pk")).filter(
-        Q(smart_account__in=holding) | Q(held_in__in=holding)
-    )
-    # Subqueries, not lookups: the queryset stays lazy and one query answers it.
-    my_partner = Partner.objects.filter(memberships__user=user).values("pk")
-    my_resellers = Partner.linked_resellers.through.objects.filter(
-        from_partner__in=my_partner, from_partner__kind=PartnerKind.DISTRIBUTOR
-    ).values("to_partner")
-    return qs.filter(
-        Q(partner__in=my_partner) | Q(reseller__in=my_partner) | Q(partner__in=my_resellers) | Q(Exists(in_my_holding))
-    )
+    return visible_orders(user).select_related("partner", "reseller", "placed_by").prefetch_related(lines)
 
 
 def order_lines_visible_to(user) -> QuerySet[OrderLine]:

@@ -172,7 +172,7 @@ def virtual_account_children(rights: permissions.TreeRights, parent_pk: int) -> 
 
 def virtual_account_tree(user, smart_account: SmartAccount) -> list[TreeNode]:
     """The whole tree as the user may see it (path above their VAs shown for navigation only),
-    depth-first, with licenses and devices per node and per subtree (what bench/run.py's bare
+    depth-first, with licenses and devices per node and per subtree (what bench/run/'s bare
     SQL answers; the account home opens with `account_tree_top` only). A fixed number of queries."""
     rights = permissions.TreeRights(user, smart_account)
     return _nodes(rights, permissions.navigation_virtual_accounts(user, smart_account))

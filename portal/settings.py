@@ -118,7 +118,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: the portal asks short questions, and compiling their plans cost more than running
-    # them (140 ms of JIT for a 10 ms count of a partner's orders, bench/run.py). Options given
+    # them (140 ms of JIT for a 10 ms count of a partner's orders, bench/run/). Options given
     # in PGOPTIONS or DATABASE_URL (?options=…) are kept (libpq reads PGOPTIONS only without these).
     options = DATABASES["default"].setdefault("OPTIONS", {})
     given = " ".join(filter(None, [env("PGOPTIONS"), options.get("options", "")]))
@@ -224,7 +224,7 @@ CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.api_auth.ApiKeyAuthentication",
+        "accounts.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -6,9 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
 api_v1 = [
-    path("", include("accounts.api_urls")),
-    path("", include("licensing.api_urls")),
-    path("", include("orders.api_urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("licensing.api.urls")),
+    path("", include("orders.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its set-up script under the CSP nonce (templates/portal/api_docs.html).
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", template_name="portal/api_docs.html"), name="docs"),

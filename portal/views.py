@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from accounts import permissions, services as account_services
+from accounts import permissions, selectors as account_selectors
 from accounts.models import Invitation, InvitationPurpose, Role, SmartAccount, SmartAccountKind
 from accounts.permissions import ADMINISTER, HOLD, OPERATE, VIEW
 from accounts.views import invitation_page
@@ -63,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         for sa, row in zip(detailed, compliance)
     ]
-    partner = account_services.partner_of(user)
+    partner = account_selectors.partner_of(user)
     context = {
         "compliance": compliance,
         "more_accounts": len(customers) > DASHBOARD_LISTED_ACCOUNTS,

@@ -31,7 +31,7 @@ def virtual_accounts_in_scope(
             # The subtree as one range of `lft` (what MPTT's get_descendants does), not as
             # lft >= … AND rght <= …: PostgreSQL estimates two ranges on two columns as if they
             # were independent (a leaf's "subtree" looked like a tenth of the tree), and then
-            # sorted every device of the table for a page of 25 (bench/run.py, device list).
+            # sorted every device of the table for a page of 25 (bench/run/, device list).
             return qs.filter(
                 smart_account_id=virtual_account.smart_account_id, tree_id=virtual_account.tree_id,
                 lft__range=(virtual_account.lft, virtual_account.rght),

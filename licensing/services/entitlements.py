@@ -95,7 +95,8 @@ def license_transfer(
     the target with the same dates and origin. Returns the target's new entitlements.
 
     `lines`: [(Product, quantity)] or [{"sku": ..., "quantity": ...}]; a product named twice is
-    merged into one line of the summed quantity.
+    merged into one line of the summed quantity. Errors about a line are keyed
+    `lines.<index>.<field>` (lib.forms), a shortage on every line naming the product.
     """
     if from_virtual_account.pk == to_virtual_account.pk:
         raise ValidationError({"to_virtual_account": "Choose a Virtual Account other than the one the licenses are in."})
@@ -104,7 +105,7 @@ def license_transfer(
             if not permissions.can(actor, OPERATE, va):
                 raise permissions.refusal(actor, f"You may not move licenses in or out of {va.name}.")
     _check_transfer_accounts(from_virtual_account, to_virtual_account)
-    wanted = _transfer_lines(lines)
+    wanted, line_indexes = _transfer_lines(lines)
 
     locked = pool_lock([from_virtual_account, to_virtual_account])
     if len(locked) != 2:
@@ -114,13 +115,13 @@ def license_transfer(
 
     today = timezone.localdate()
     positions = selectors.pool_positions(source, [product for product, _ in wanted], on=today)
-    short = [
-        f"{product.sku}: {quantity} requested, {positions[product.pk].available} available in {source.name}."
+    short = {
+        product.pk: f"{quantity} requested, {positions[product.pk].available} available in {source.name}."
         for product, quantity in wanted
         if quantity > positions[product.pk].available
-    ]
+    }
     if short:
-        raise ValidationError({"lines": short})
+        raise ValidationError(_per_line(short, line_indexes))
 
     pools = _pool_entitlements(source, [product for product, _ in wanted], on=today)
     created: list[Entitlement] = []
@@ -144,7 +145,8 @@ def license_transfer(
                 Entitlement.objects.filter(pk=entitlement.pk).update(quantity=entitlement.quantity - take)
         # Cannot happen after the availability check under the lock; refuse rather than under-deliver.
         if remaining:
-            raise ValidationError({"lines": [f"{product.sku}: only {quantity - remaining} available in {source.name}."]})
+            raise ValidationError(_per_line(
+                {product.pk: f"Only {quantity - remaining} available in {source.name}."}, line_indexes))
         detail_lines.append({"sku": product.sku, "quantity": quantity})
 
     Entitlement.objects.bulk_create(created)
@@ -186,43 +188,54 @@ def _check_transfer_accounts(source: VirtualAccount, target: VirtualAccount) -> 
         )
 
 
-def _transfer_lines(lines: Sequence[TransferLine]) -> list[tuple[Product, int]]:
+def _per_line(by_product: dict[int, str], line_indexes: dict[int, list[int]]) -> dict[str, list[str]]:
+    """A message about a (merged) product on the quantity of every line that named it."""
+    return {
+        f"lines.{index}.quantity": [message]
+        for product_pk, message in by_product.items() for index in line_indexes[product_pk]
+    }
+
+
+def _transfer_lines(lines: Sequence[TransferLine]) -> tuple[list[tuple[Product, int]], dict[int, list[int]]]:
     """[(product, quantity)], one per product: a SKU named on several lines is merged into one
-    line of the summed quantity. Unknown SKUs and quantities below 1 are refused."""
+    line of the summed quantity; with the (0-based) lines that named each product. Unknown SKUs
+    and quantities below 1 are refused, keyed by their line."""
     if not lines:
         raise ValidationError({"lines": "Choose at least one product and quantity to transfer."})
     raw: list[tuple[Product | str, Any]] = []
-    for line in lines:
+    for index, line in enumerate(lines):
         if isinstance(line, dict):
             product = line.get("product")
             raw.append((product if isinstance(product, Product) else normalise_sku(line.get("sku")), line.get("quantity")))
         elif isinstance(line, (tuple, list)) and len(line) == 2:
             raw.append((line[0] if isinstance(line[0], Product) else normalise_sku(line[0]), line[1]))
         else:
-            raise ValidationError({"lines": "Each line names a product (sku) and a quantity."})
+            raise ValidationError({f"lines.{index}.non_field_errors": "Each line names a product (sku) and a quantity."})
     # Only what could be a SKU is looked up (a NUL in a query is a DataError on PostgreSQL).
     skus = {ref for ref, _ in raw if isinstance(ref, str) and SKU_PATTERN.match(ref)}
     by_sku = {p.usku: p for p in Product.objects.annotate(usku=Upper("sku")).filter(usku__in=skus)} if skus else {}
-    errors: list[str] = []
+    errors: dict[str, list[str]] = {}
     merged: dict[int, tuple[Product, int]] = {}
-    for number, (ref, quantity) in enumerate(raw, start=1):
+    indexes: dict[int, list[int]] = {}
+    for index, (ref, quantity) in enumerate(raw):
         product = ref if isinstance(ref, Product) else by_sku.get(ref)
         label = product.sku if product else ref
         if product is None:
-            errors.append(f"Line {number}: " + (f"no product has the SKU {ref}." if ref else "a SKU is required."))
+            errors[f"lines.{index}.sku"] = [f"No product has the SKU {ref}." if ref else "A SKU is required."]
             continue
         count = clean_quantity(quantity)
         if count is None or count < 1:
-            errors.append(f"Line {number}: the quantity of {label} must be a whole number of at least 1.")
+            errors[f"lines.{index}.quantity"] = [f"The quantity of {label} must be a whole number of at least 1."]
             continue
         if product.license_kind != LicenseKind.SMART:
-            errors.append(f"Line {number}: {label} is a classic product; its PAKs are not held in Virtual Accounts.")
+            errors[f"lines.{index}.sku"] = [f"{label} is a classic product; its PAKs are not held in Virtual Accounts."]
             continue
         earlier = merged.get(product.pk)
         merged[product.pk] = (product, count + (earlier[1] if earlier else 0))
+        indexes.setdefault(product.pk, []).append(index)
     if errors:
-        raise ValidationError({"lines": errors})
-    return list(merged.values())
+        raise ValidationError(errors)
+    return list(merged.values()), indexes
 
 
 def _pool_entitlements(

@@ -23,8 +23,14 @@ def service_sources() -> list[str]:
 
 
 def _strings(node: ast.AST) -> set[str]:
-    """The string constants in an expression (`"a.b" if started else "a.c"` gives both)."""
-    return {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    """The actions in an expression, written out or as `EventAction.NAME` (`"a.b" if started else
+    EventAction.A_C` gives both)."""
+    written = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    named = {
+        EventAction[n.attr].value for n in ast.walk(node)
+        if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "EventAction"
+    }
+    return written | named
 
 
 def recorded_actions(source: str) -> set[str]:
@@ -72,6 +78,13 @@ def _status(sa, action):
 
 def suspend(sa):
     return _status(sa, "smart_account.suspended")
+
+def reinstate(sa):
+    return _status(sa, EventAction.SMART_ACCOUNT_REINSTATED)
+
+def grant(sa):
+    event_record(smart_account=sa, action=EventAction.ROLE_GRANTED)
 '''
     assert recorded_actions(source) == {
-        "compliance.shortage_started", "compliance.shortage_cleared", "smart_account.suspended"}
+        "compliance.shortage_started", "compliance.shortage_cleared", "smart_account.suspended",
+        "smart_account.reinstated", "role.granted"}

@@ -79,7 +79,7 @@ def test_queue_many_skips_what_a_concurrent_caller_owed_between_its_check_and_it
     message = SupportMessageFactory()
     owe_reply(message, ["una@customer.example"])
     # The check runs before the other caller's insert: it sees nothing owed.
-    monkeypatch.setattr(services, "_notifications_owed_already", lambda rows: set())
+    monkeypatch.setattr(services.outbox, "_notifications_owed_already", lambda rows: set())
 
     created = owe_replies_many([message])
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import (
     AccessRequest,
     AccessRequestStatus,
@@ -207,9 +207,9 @@ def test_role_get_finds_either_kind_of_role_by_id(acme, acme_admin, vic):
     sa_row = SmartAccountRole.objects.get(user=acme_admin)
     va_row = services.role_grant(smart_account=acme.sa, email=vic.email, role=Role.VA_VIEWER, virtual_account=acme.us, actor=acme_admin)
 
-    assert services.role_get(sa_row.pk) == sa_row
-    assert services.role_get(str(va_row.pk)) == va_row
-    assert services.role_get("not-a-uuid") is None
+    assert selectors.role_get(sa_row.pk) == sa_row
+    assert selectors.role_get(str(va_row.pk)) == va_row
+    assert selectors.role_get("not-a-uuid") is None
 
 
 # --- access requests ---------------------------------------------------------------------------

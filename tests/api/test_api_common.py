@@ -5,7 +5,7 @@ from django.http import Http404
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import Role, SmartAccount
-from accounts.api_permissions import get_visible_or_404
+from accounts.api.permissions import get_visible_or_404
 from accounts.permissions import ADMINISTER
 from lib.api import exception_handler
 

@@ -119,7 +119,7 @@ def test_a_transfer_never_takes_more_than_available(pools, api_as):
     response = transfer(api_as(pools.admin), pools.us, pools.europe, ("ISR-SEC-K9", 7))
 
     assert response.status_code == 400
-    assert response.json() == {"lines": ["ISR-SEC-K9: 7 requested, 6 available in US."]}
+    assert response.json() == {"lines.0.quantity": ["7 requested, 6 available in US."]}
 
 
 def test_viewers_may_not_transfer(pools, api_as):

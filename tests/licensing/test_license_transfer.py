@@ -60,7 +60,7 @@ def test_transfer_never_moves_more_than_available(acme, product):
     with pytest.raises(ValidationError) as exc:
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
                          lines=[(product, 7)], actor=acme.sa_user)
-    assert exc.value.message_dict["lines"] == ["ISR-SEC-K9: 7 requested, 6 available in US."]
+    assert exc.value.message_dict == {"lines.0.quantity": ["7 requested, 6 available in US."]}
 
     license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe, lines=[(product, 6)], actor=acme.sa_user)
     assert (available(acme.us, product), available(acme.europe, product)) == (0, 6)
@@ -80,7 +80,7 @@ def test_licenses_of_the_parent_or_children_are_not_available_to_a_virtual_accou
 
     with pytest.raises(ValidationError) as exc:
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe, lines=[(product, 1)], actor=None)
-    assert "0 available in US" in exc.value.message_dict["lines"][0]
+    assert "0 available in US" in exc.value.message_dict["lines.0.quantity"][0]
 
 
 def test_transfer_is_all_or_nothing(acme, product):
@@ -93,7 +93,7 @@ def test_transfer_is_all_or_nothing(acme, product):
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
                          lines=[{"sku": "ISR-SEC-K9", "quantity": 5}, {"sku": "ASA-FW", "quantity": 2}], actor=acme.sa_user)
 
-    assert exc.value.message_dict["lines"] == ["ASA-FW: 2 requested, 1 available in US."]
+    assert exc.value.message_dict == {"lines.1.quantity": ["2 requested, 1 available in US."]}
     assert sorted(Entitlement.objects.values_list("virtual_account", "product", "quantity")) == before
     assert not Event.objects.filter(action="licenses.transferred").exists()
 
@@ -191,7 +191,8 @@ def test_lines_naming_a_product_twice_are_merged(acme, product):
     with pytest.raises(ValidationError) as exc:  # merged lines are checked against availability together
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
                          lines=[(product, 3), (product, 3)], actor=None)
-    assert exc.value.message_dict["lines"] == ["ISR-SEC-K9: 6 requested, 5 available in US."]
+    assert exc.value.message_dict == {  # on each line naming the product
+        "lines.0.quantity": ["6 requested, 5 available in US."], "lines.1.quantity": ["6 requested, 5 available in US."]}
 
 
 @pytest.mark.parametrize("quantity", [0, -1, None, "two", 1.5, True])
@@ -201,16 +202,16 @@ def test_quantities_are_whole_numbers_of_at_least_one(acme, product, quantity):
     with pytest.raises(ValidationError) as exc:
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
                          lines=[{"sku": product.sku, "quantity": quantity}], actor=None)
-    assert exc.value.message_dict["lines"] == [
-        "Line 1: the quantity of ISR-SEC-K9 must be a whole number of at least 1."
-    ]
+    assert exc.value.message_dict == {
+        "lines.0.quantity": ["The quantity of ISR-SEC-K9 must be a whole number of at least 1."]
+    }
 
 
 def test_unknown_skus_are_refused(acme, product):
     with pytest.raises(ValidationError) as exc:
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
                          lines=[{"sku": "NOPE", "quantity": 1}, {"quantity": 1}], actor=None)
-    assert exc.value.message_dict["lines"] == ["Line 1: no product has the SKU NOPE.", "Line 2: a SKU is required."]
+    assert exc.value.message_dict == {"lines.0.sku": ["No product has the SKU NOPE."], "lines.1.sku": ["A SKU is required."]}
 
 
 def test_an_empty_transfer_is_refused(acme):
@@ -224,7 +225,7 @@ def test_classic_products_are_not_transferred(acme):
 
     with pytest.raises(ValidationError) as exc:
         license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe, lines=[(classic, 1)], actor=None)
-    assert "classic" in exc.value.message_dict["lines"][0]
+    assert "classic" in exc.value.message_dict["lines.0.sku"][0]
 
 
 # --- where to ----------------------------------------------------------------------------

@@ -88,8 +88,8 @@ def test_16_transfers_out_of_one_pool_at_once_spend_exactly_what_it_has(monkeypa
     assert (len(done), len(refused)) == (11, 5), outcomes
     # Each refusal is the rule in words, with the pool as the refused transfer found it.
     assert all(isinstance(exc, ValidationError) for exc in refused), refused
-    assert {tuple(exc.message_dict["lines"]) for exc in refused} == {
-        (f"{product.sku}: 3 requested, 2 available in Source.",)}
+    assert {tuple(exc.message_dict["lines.0.quantity"]) for exc in refused} == {
+        ("3 requested, 2 available in Source.",)}
     assert all(sum(e.quantity for e in created) == 3 for created in done)
 
     # Nothing created or lost, nothing negative, and the source keeps exactly what it still uses.

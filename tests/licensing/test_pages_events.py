@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Event, EventAction
-from licensing import filtersets, views
+from licensing import filtersets
 from licensing.services import device_register, license_transfer, token_create
+from licensing.views import events as event_views
 
 from ..factories import EntitlementFactory, EventFactory
 from .pages_support import csv_rows, html, queries
@@ -224,7 +225,7 @@ def test_a_virtual_account_scope_suggests_its_subtree_only(client, acme):
 
 
 def test_the_suggestions_say_when_there_are_more(client, acme, monkeypatch):
-    monkeypatch.setattr(views, "VA_SUGGESTIONS", 2)
+    monkeypatch.setattr(event_views, "VA_SUGGESTIONS", 2)
     client.force_login(acme.admin)
     response = search(client, acme, "")
 

@@ -240,7 +240,9 @@ def test_license_transfer_conserves_licenses(world, lines, direction):
         moved = outcome(
             lambda: services.license_transfer(from_virtual_account=source, to_virtual_account=target, lines=lines,
                                               actor=world.ada),
-            fields={"lines", "from_virtual_account", "to_virtual_account"}, models=POOL_ROWS,
+            fields={"lines", "from_virtual_account", "to_virtual_account",
+                    *(f"lines.{index}.{field}" for index in range(3) for field in ("sku", "quantity", "non_field_errors"))},
+            models=POOL_ROWS,
         )
         after = {(va.pk, p.pk): pool(va, p) for va in (source, target) for p in products}
         if moved is None:

@@ -79,7 +79,7 @@ def test_perpetual_lines_get_no_reminder(place, world, smart_product):
 
 def test_the_task_runs_the_service_and_a_rerun_sends_nothing_twice(place, world, subscription_product, monkeypatch):
     shipped_subscription(place, world, subscription_product, smart_account=world.globex)
-    monkeypatch.setattr(services.timezone, "localdate", lambda: ENDS_ON - datetime.timedelta(days=7))
+    monkeypatch.setattr(services.reminders.timezone, "localdate", lambda: ENDS_ON - datetime.timedelta(days=7))
 
     assert tasks.subscription_expiry_reminders.delay().get() == 1
     assert tasks.subscription_expiry_reminders.delay().get() == 0

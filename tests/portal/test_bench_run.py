@@ -1,4 +1,4 @@
-"""The benchmark's bare SQL (bench/run.py) answers what the pages answer: on a tiny world with the
+"""The benchmark's bare SQL (bench/run/) answers what the pages answer: on a tiny world with the
 names of bench/dataset.py, each statement returns the rows (ids, order, totals) the page's
 selector shows, and every timed page and endpoint answers 200 for its user."""
 import datetime

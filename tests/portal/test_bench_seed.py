@@ -74,7 +74,7 @@ def test_sizes_scale_with_floors_that_keep_a_tiny_dataset_meaningful():
 
 
 def test_it_refuses_a_database_whose_name_lacks_bench(monkeypatch):
-    monkeypatch.setattr(bench_seed, "database_name", lambda: "portal")
+    monkeypatch.setattr(bench_seed.seeder, "database_name", lambda: "portal")  # where seed() looks it up
 
     with pytest.raises(bench_seed.SeedRefused):
         bench_seed.seed(scale=SCALE, progress=False)

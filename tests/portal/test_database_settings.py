@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 @requires_postgres
 def test_postgresql_connections_run_without_jit():
-    # JIT compiled the plan of a partner's order count for 140 ms to run it in 10 (bench/run.py).
+    # JIT compiled the plan of a partner's order count for 140 ms to run it in 10 (bench/run/).
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework import generics
 
 from accounts.models import AccessRequestStatus, VirtualAccount
-from licensing.serializers import AlertPreferencesSerializer
+from licensing.api.serializers import AlertPreferencesSerializer
 
 from .matrix_world import CALLERS, SHIP_DAY, World, build_world
 

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from lib.admin import reasons
 from orders import services
 from orders.models import Order
 from orders.selectors import lines_for_shipping
@@ -18,10 +19,6 @@ def _date(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{value!r} is not a date (YYYY-MM-DD).")
-
-
-def _reasons(exc: Exception) -> str:
-    return " ".join(getattr(exc, "messages", None) or [str(exc)])
 
 
 class Command(BaseCommand):
@@ -58,7 +55,7 @@ class Command(BaseCommand):
                     try:
                         shipped.append(services.order_line_ship(line=line_id, actor=None, shipped_on=shipped_on))
                     except (ValidationError, PermissionDenied) as exc:
-                        failures.append(_reasons(exc))
+                        failures.append(reasons(exc))
             for line in shipped:
                 states[line.state] += 1
 

@@ -1,5 +1,5 @@
 """`python manage.py bench_run`: time the key pages and endpoints on a real gunicorn server
-against the bare SQL, and device usage reporting under load (bench/run.py, DESIGN.md §6).
+against the bare SQL, and device usage reporting under load (bench/run/, DESIGN.md §6).
 
 Run it against a database seeded by `manage.py bench_seed`, with DATABASE_URL pointing at it:
 the query counts are taken in this process, on the same database as the server's."""
@@ -15,7 +15,7 @@ from bench import run as bench
 
 
 class Command(BaseCommand):
-    help = "Time pages, endpoints and usage reporting under load against the bare SQL (bench/run.py)."
+    help = "Time pages, endpoints and usage reporting under load against the bare SQL (bench/run/)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--requests", type=int, default=30, help="Timed requests per page (default %(default)s).")

@@ -1,5 +1,5 @@
 """`python manage.py bench_seed [--scale 1.0] [--force] [--check]`: wipe the bench database and
-seed the DESIGN.md §6 scale dataset into it (bench/seed.py); `--check` then fetches the timed
+seed the DESIGN.md §6 scale dataset into it (bench/seed/); `--check` then fetches the timed
 pages as their users and fails unless each answers 200 with real data."""
 from __future__ import annotations
 

@@ -1,0 +1,137 @@
+"""Users and roles of a Smart Account: who holds which role, granting and revoking roles, and
+the admins' answer to access requests."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from lib.forms import run_service
+
+from .. import permissions, selectors, services
+from ..forms import AccessRequestApproveForm, AccessRequestDenyForm, RoleGrantForm
+from ..models import (
+    AccessRequest,
+    AccessRequestStatus,
+    PartnerMembership,
+    SmartAccountRole,
+    VirtualAccount,
+    VirtualAccountRole,
+)
+from ..permissions import ADMINISTER
+from .virtual_accounts import smart_account_or_404, virtual_account_or_404
+
+
+@login_required
+def smart_account_users(request: HttpRequest, pk: int) -> HttpResponse:
+    sa = smart_account_or_404(request, pk)
+    user = request.user
+    is_sa_admin = permissions.can(user, ADMINISTER, sa)
+    managed_vas = permissions.visible_virtual_accounts(user, ADMINISTER).filter(smart_account=sa)
+    if not is_sa_admin and not managed_vas.exists():
+        raise permissions.refusal(request.user, "Only account admins manage users and roles.")
+    sa_roles = (
+        SmartAccountRole.objects.filter(content_object=sa).select_related("user", "permission", "granted_by")
+        .order_by("user__email") if is_sa_admin else SmartAccountRole.objects.none()
+    )
+    va_roles = (
+        VirtualAccountRole.objects.filter(content_object__in=managed_vas if not is_sa_admin else
+                                          VirtualAccount.objects.filter(smart_account=sa))
+        .select_related("user", "permission", "granted_by", "content_object").order_by("content_object__lft", "user__email")
+    )
+    sa_roles, va_roles = list(sa_roles), list(va_roles)
+    partner_names = dict(
+        PartnerMembership.objects.filter(user__in=[r.user_id for r in sa_roles + va_roles])
+        .values_list("user_id", "partner__name")
+    )
+    for row in sa_roles + va_roles:
+        row.partner_name = partner_names.get(row.user_id)
+    requests = (
+        AccessRequest.objects.filter(smart_account=sa, status=AccessRequestStatus.PENDING)
+        .select_related("requester").prefetch_related(Prefetch("requested_virtual_accounts"))
+        if is_sa_admin else AccessRequest.objects.none()
+    )
+    grant_form = RoleGrantForm(virtual_accounts=managed_vas if not is_sa_admin else VirtualAccount.objects.filter(smart_account=sa),
+                               sa_roles_allowed=is_sa_admin)
+    context = {
+        "smart_account": sa, "sa_roles": sa_roles, "va_roles": va_roles,
+        "requests": requests, "grant_form": grant_form, "is_sa_admin": is_sa_admin,
+        "approve_form": AccessRequestApproveForm(smart_account=sa), "deny_form": AccessRequestDenyForm(),
+    }
+    return render(request, "accounts/smart_account_users.html", context)
+
+
+@require_POST
+@login_required
+def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    sa = smart_account_or_404(request, pk)
+    vas = VirtualAccount.objects.filter(smart_account=sa)
+    form = RoleGrantForm(request.POST, virtual_accounts=vas, sa_roles_allowed=True)
+    if form.is_valid():
+        data = form.cleaned_data
+        row = run_service(form, services.role_grant, smart_account=sa, email=data["user_email"], role=data["role"],
+                          virtual_account=data["virtual_account"], actor=request.user)
+        if row is not None:
+            messages.success(request, f"{row.user.email} is now {row.permission.name}.")
+            return redirect("accounts:smart_account_users", pk=sa.pk)
+    for field, errors in form.errors.items():
+        messages.error(request, f"{form.fields[field].label if field in form.fields else ''} {' '.join(errors)}".strip())
+    return redirect("accounts:smart_account_users", pk=sa.pk)
+
+
+@require_POST
+@login_required
+def role_revoke(request: HttpRequest, role_id) -> HttpResponse:
+    row = selectors.role_get(role_id)
+    if row is None:
+        raise Http404("No such role.")
+    if isinstance(row, SmartAccountRole):
+        sa = smart_account_or_404(request, row.content_object_id)  # 404 for outsiders
+    else:
+        # A VA role lives in its Virtual Account: 404 unless the user sees that VA (DESIGN.md §3).
+        sa = virtual_account_or_404(request, row.content_object_id).smart_account
+    try:
+        services.role_revoke(role=row, actor=request.user)
+        messages.success(request, f"{row.user.email} no longer has the role {row.permission.name}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("accounts:smart_account_users", pk=sa.pk)
+
+
+def _access_request(request: HttpRequest, request_id: int) -> AccessRequest:
+    access_request = get_object_or_404(AccessRequest.objects.select_related("smart_account", "requester"), pk=request_id)
+    smart_account_or_404(request, access_request.smart_account_id)
+    permissions.require(request.user, ADMINISTER, access_request.smart_account)
+    return access_request
+
+
+@require_POST
+@login_required
+def access_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    access_request = _access_request(request, request_id)
+    form = AccessRequestApproveForm(request.POST, smart_account=access_request.smart_account)
+    if form.is_valid():
+        done = run_service(form, services.access_request_approve, access_request=access_request, actor=request.user,
+                           role=form.cleaned_data["role"], virtual_accounts=form.cleaned_data["virtual_accounts"])
+        if done is not None:
+            messages.success(request, f"Approved: {access_request.requester.email} has the role {done.get_granted_role_display()}.")
+            return redirect("accounts:smart_account_users", pk=access_request.smart_account_id)
+    messages.error(request, "Not approved: " + " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("accounts:smart_account_users", pk=access_request.smart_account_id)
+
+
+@require_POST
+@login_required
+def access_request_deny(request: HttpRequest, request_id: int) -> HttpResponse:
+    access_request = _access_request(request, request_id)
+    form = AccessRequestDenyForm(request.POST)
+    if form.is_valid() and run_service(form, services.access_request_deny, access_request=access_request,
+                                       actor=request.user, reason=form.cleaned_data["reason"]) is not None:
+        messages.success(request, f"Declined the request of {access_request.requester.email}; they were told.")
+    else:
+        messages.error(request, "Not declined: " + " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("accounts:smart_account_users", pk=access_request.smart_account_id)

@@ -1,0 +1,119 @@
+"""The holding-account inbox: held lines, and moving ticked lines to a customer account (a
+page that shows what lands where, then the move, all or nothing)."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import permissions
+from accounts import selectors as account_selectors
+from accounts.models import SmartAccount, SmartAccountKind, VirtualAccount
+from accounts.permissions import HOLD
+from accounts.selectors import search_reference
+
+from .. import selectors, services
+from ..filtersets import HeldLineFilterSet
+from ..selectors import holding_stale_days
+from ..forms import LineMoveForm
+from .pickers import where_label
+
+
+LINES_PER_PAGE = 50
+
+
+@require_GET
+@login_required
+def held_line_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    filterset = HeldLineFilterSet(request.GET or None, queryset=selectors.held_lines_for(user), user=user)
+    page_obj = Paginator(filterset.qs, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    today, stale_days = timezone.localdate(), holding_stale_days()
+    rows = [selectors.held_line_age(line, today, stale_days) for line in page_obj.object_list]
+    context = {
+        "filterset": filterset,
+        "page_obj": page_obj,
+        "rows": rows,
+        "stale_days": stale_days,
+        "stale_count": sum(1 for row in rows if row.stale),
+        # Whether there is any holding account to hold lines in (asked only when nothing is listed).
+        "has_holding_account": bool(rows) or permissions.visible_smart_accounts(user, HOLD).exists(),
+        "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "partner": account_selectors.partner_of(user),
+    }
+    return render(request, "orders/held_line_list.html", context)
+
+
+def _render_move(request: HttpRequest, form: LineMoveForm, *, failures: dict[int, str] | None = None,
+                 error: str = "") -> HttpResponse:
+    data = form.cleaned_data
+    ids = data.get("lines") or []
+    sa = SmartAccount.objects.filter(pk=data.get("smart_account"), kind=SmartAccountKind.CUSTOMER).first()
+    va = None
+    if sa is not None and data.get("virtual_account"):
+        va = VirtualAccount.objects.filter(pk=data["virtual_account"], smart_account=sa).first()
+    today, stale_days = timezone.localdate(), holding_stale_days()
+    lines = {line.pk: line for line in selectors.order_lines_visible_to(request.user).filter(pk__in=ids)}
+    failures = failures or {}
+    rows = []
+    for line_id in ids:
+        line = lines.get(line_id)
+        rows.append({
+            "id": line_id,
+            "row": selectors.held_line_age(line, today, stale_days) if line is not None else None,
+            "failure": failures.get(line_id) or ("" if line is not None else "no such order line"),
+        })
+    if sa is not None:
+        sa.search_reference = search_reference(smart_account=sa, user=request.user)  # posted on confirming
+    context = {
+        "form": form, "rows": rows, "smart_account": sa, "virtual_account": va,
+        "default_va": sa.default_virtual_account if sa is not None else None,
+        "failures": failures, "error": error,
+        "movable_ids": [row["id"] for row in rows if not row["failure"]],
+    }
+    return render(request, "orders/held_line_move.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def held_line_move(request: HttpRequest) -> HttpResponse:
+    """Ticked held lines → a customer account: first a page that shows what lands where, then
+    (confirmed) the move, all or nothing."""
+    if request.method == "GET":
+        return redirect("orders:held_line_list")
+    if not permissions.can_deposit_order_lines(request.user):
+        raise PermissionDenied("Only members of a partner's holding account move its lines.")
+    form = LineMoveForm(request.POST, prefix="move", user=request.user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("orders:held_line_list")
+    data = form.cleaned_data
+    if request.POST.get("confirm") != "1":
+        return _render_move(request, form)
+    try:
+        moved = services.order_line_move_from_holding(
+            lines=data["lines"], smart_account=data["smart_account"], virtual_account=data.get("virtual_account"),
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        failures = getattr(exc, "failed_lines", None) or {}
+        if failures:
+            messages.error(request, f"Nothing was moved: {len(failures)} of {len(data['lines'])} lines cannot move (see below).")
+            return _render_move(request, form, failures=failures)
+        text = " ".join(exc.messages)
+        messages.error(request, f"Nothing was moved: {text}")
+        return _render_move(request, form, error=text)
+    sa = moved[0].smart_account
+    where = where_label(sa, moved[0].virtual_account) if len({line.virtual_account_id for line in moved}) == 1 else sa.name
+    messages.success(
+        request,
+        f"Moved {len(moved)} line{'s' if len(moved) != 1 else ''} to {where}. "
+        f"The licenses are in the account now and its admins were told.",
+    )
+    return redirect("orders:held_line_list")
