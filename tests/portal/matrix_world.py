@@ -20,8 +20,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+import pytest
 from django.core import signing
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from accounts import services as account_services
 from accounts.models import (
@@ -275,3 +277,18 @@ def _admin_objects(someone) -> dict:
         objects[label] = instance
     objects["content_type:orders.order"] = ContentType.objects.get(app_label="orders", model="order").pk
     return objects
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, built once per module inside a transaction that is rolled back at its end."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+                built = build_world()
+            yield built
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -25,12 +25,12 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.middleware.csrf import get_token
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, RequestFactory
 from django.urls import URLResolver, get_resolver, resolve
 from rest_framework.authentication import SessionAuthentication
 
 from ..reauth import reauthenticate
-from .matrix_world import CALLERS, build_world
+from .matrix_world import CALLERS, world  # noqa: F401 (world: the module-scoped fixture)
 from .test_role_matrix import ROWS, Row
 
 pytestmark = pytest.mark.django_db
@@ -65,17 +65,6 @@ SESSION_VIEWS = {
     route: any(issubclass(auth, SessionAuthentication) for auth in view.cls.authentication_classes)
     for route, view in _patterns() if route.startswith("api/") and hasattr(view, "cls")
 }
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The role matrix's world, built once per module in a transaction rolled back at its end."""
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-                built = build_world()
-            yield built
-            transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="module")

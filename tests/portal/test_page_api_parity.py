@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from rest_framework import generics
@@ -28,7 +28,7 @@ from rest_framework import generics
 from accounts.models import AccessRequestStatus, VirtualAccount
 from licensing.api.serializers import AlertPreferencesSerializer
 
-from .matrix_world import CALLERS, SHIP_DAY, World, build_world
+from .matrix_world import CALLERS, SHIP_DAY, World, world  # noqa: F401 (world: the module-scoped fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,19 +37,6 @@ PERIOD = {"start": (SHIP_DAY - datetime.timedelta(days=2)).isoformat(),
           "end": (SHIP_DAY + datetime.timedelta(days=20)).isoformat()}
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The role matrix's world, built once per module inside a transaction rolled back at its end."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-                built = build_world()
-            yield built
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 # --- what a page and an endpoint answered -----------------------------------------------------

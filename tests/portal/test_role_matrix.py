@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib import admin as django_admin
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from accounts import selectors as account_selectors
@@ -43,7 +43,7 @@ from accounts.models import (
 from licensing.models import Product
 
 from ..reauth import reauthenticate
-from .matrix_world import CALLERS, World, build_world
+from .matrix_world import CALLERS, World, world  # noqa: F401 (world: the module-scoped fixture)
 
 # --- who: the role groups --------------------------------------------------------------------
 
@@ -819,19 +819,6 @@ pytestmark = pytest.mark.django_db
 # --- running a cell --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The world, built once per module inside a transaction that is rolled back at its end."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-                built = build_world()
-            yield built
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 def _body(row: Row, world: World, caller: str) -> dict:
