@@ -28,7 +28,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from .models import (
     HoldingMembership,
-    PartnerKind,
     PartnerMembership,
     Role,
     SmartAccount,
@@ -37,6 +36,27 @@ from .models import (
     SupportCaseStatus,
     VirtualAccount,
     VirtualAccountRole,
+)
+from .permissions_vendor import (  # noqa: F401  (re-exported: callers import them from here)
+    POWER_GROUP_NAME,
+    POWER_GROUP_PERMISSIONS,
+    POWER_PERMISSION,
+    Power,
+    can_answer_support,
+    can_change_account_status,
+    can_deposit_order_lines,
+    can_manage_catalogue,
+    can_manage_partners,
+    can_manage_users,
+    can_request_account_for_customer,
+    can_ship_orders,
+    has_power,
+    is_partner_user,
+    is_staff,
+    partner_holding_accounts,
+    sees_order_partner,
+    sees_partner_pages,
+    visible_partners,
 )
 
 
@@ -430,99 +450,44 @@ def require(user, capability: Capability, obj, message: str | None = None) -> No
         raise refusal(user, message or f"You may not {capability.value} this {obj._meta.verbose_name}.")
 
 
-# --- partner pages (my partner organisation, its holding accounts) -----------------------
+# --- partner pages, back office: rights on a partner or an account's status ---------------
+# Services keep `actor=None` meaning the system (a command, a task): they skip these checks
+# for None themselves; for a user, every decision below is the only place it is made. Who is
+# staff, and the vendor powers (shipping, the catalogue, …), are in permissions_vendor.
 
 def can_manage_partner(user, partner) -> bool:
     """Add/remove a partner's members, make them admins, manage other members' holding-account
-    memberships: the partner's admins (and staff). One query."""
+    memberships: the partner's admins (and partner staff). One query (two for staff)."""
     if _is_anonymous(user):
         return False
-    if _is_staff(user):
+    if can_manage_partners(user):
         return True
     return _acting(user, PartnerMembership.objects.filter(user=user, partner=partner, is_admin=True)).exists()
 
 
-# --- back-office and partner predicates (no capability, no object tree) ----------------
-# Services keep `actor=None` meaning the system (a command, a task): they skip these checks
-# for None themselves; for a user, every decision below is the only place it is made.
-
-def is_staff(user) -> bool:
-    """Vendor staff: a signed-in, active user with `is_staff`. No query."""
-    return not _is_anonymous(user) and _is_staff(user)
-
-
-def can_ship_orders(user) -> bool:
-    """Ship orders (provision their lines): vendor staff only. No query."""
-    return is_staff(user)
-
-
-def can_manage_catalogue(user) -> bool:
-    """Add or change products in the catalogue: vendor staff only. No query."""
-    return is_staff(user)
-
-
-def can_change_account_status(user) -> bool:
-    """Suspend or reinstate a Smart Account: vendor staff only. No query."""
-    return is_staff(user)
-
-
 def can_activate(user, smart_account: SmartAccount) -> bool:
-    """Activate a new Smart Account: its named contact (verified), or staff. At most one query."""
+    """Activate a new Smart Account: its named contact (verified), or account staff. Two queries at most."""
     if _is_anonymous(user):
         return False
-    return _is_staff(user) or (
-        smart_account.contact_id is not None and user.pk == smart_account.contact_id and is_verified(user)
-    )
+    if smart_account.contact_id is not None and user.pk == smart_account.contact_id and is_verified(user):
+        return True
+    return can_change_account_status(user)
 
 
 def can_set_support_case_status(user, case, status: str) -> bool:
-    """Change a support case's status: staff to any status; the case's own user only to
-    resolved (closing their own case). No query."""
+    """Change a support case's status: support staff to any status; the case's own user only to
+    resolved (closing their own case). No query for the case's user."""
     if _is_anonymous(user):
         return False
-    return _is_staff(user) or (user.pk == case.user_id and status == SupportCaseStatus.RESOLVED)
+    return (user.pk == case.user_id and status == SupportCaseStatus.RESOLVED) or can_answer_support(user)
 
 
-def sees_order_partner(user, partner) -> bool:
-    """Whose order it is (the ordering partner) is shown to staff, and to a distributor's users
-    (its resellers' orders are listed too). `partner` is the user's own partner or None. No query."""
-    return is_staff(user) or (partner is not None and partner.kind == PartnerKind.DISTRIBUTOR)
-
-
-def is_partner_user(user) -> bool:
-    """A member of a partner organisation (a PartnerMembership exists). At most one query
-    (none when `partner_membership` is already loaded)."""
-    if user is None or not user.is_authenticated:
-        return False
-    try:
-        return user.partner_membership is not None
-    except PartnerMembership.DoesNotExist:
-        return False
-
-
-# Partner-or-staff decisions: the same people today, named apart because the rules may part.
-
-def sees_partner_pages(user) -> bool:
-    """The Partner menu (the partner pages; staff find partners there or in the admin). At most one query."""
-    return is_staff(user) or is_partner_user(user)
-
-
-def can_request_account_for_customer(user) -> bool:
-    """Request a Smart Account on a customer's behalf: partner users and staff. At most one query."""
-    return is_partner_user(user) or is_staff(user)
-
-
-def can_deposit_order_lines(user) -> bool:
-    """Pick customer accounts to deposit order lines into (search them, move held lines there):
-    partner users and staff. By design they need no role there, and see only names, domains and
-    Virtual Account names. At most one query."""
-    return is_staff(user) or is_partner_user(user)
-
-
-def partner_holding_accounts(user) -> QuerySet:
-    """Holding accounts a user finds on the partner pages: every holding account of their own
-    partner (members see them to join them; HOLD rights still need the membership)."""
+def reachable_holding_accounts(user, own: QuerySet | None = None) -> QuerySet:
+    """Holding accounts a user may reach by id: staff every one (the back office); anyone else
+    `own` (by default their partner's, `partner_holding_accounts`) and those they are a member
+    of. What they may do there is asked apart (HOLD, `can_manage_partner`)."""
     qs = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING)
-    if _is_anonymous(user):
-        return qs.none()
-    return qs.filter(partner__memberships__user=user)
+    if is_staff(user):
+        return qs
+    own = partner_holding_accounts(user) if own is None else own
+    return qs.filter(Q(pk__in=own.values("pk")) | Q(pk__in=visible_smart_accounts(user, HOLD).values("pk")))

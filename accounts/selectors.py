@@ -321,6 +321,21 @@ def sole_admin_accounts(*, user: User) -> QuerySet[SmartAccount]:
     return SmartAccount.objects.filter(pk__in=mine).annotate(admin_count=Subquery(admins)).filter(admin_count=1).order_by("name")
 
 
+def sa_admin_emails(accounts) -> list[str]:
+    """The email addresses of the active SA admins of a Smart Account (or of several: one
+    iterable), sorted and each once: who is told about an account (access requests, order
+    lines, alerts). One query."""
+    if isinstance(accounts, SmartAccount):
+        accounts = [accounts]
+    ids = [sa.pk if isinstance(sa, SmartAccount) else sa for sa in accounts]
+    return sorted(set(
+        User.objects.filter(
+            is_active=True, smartaccountrole__content_object_id__in=ids,
+            smartaccountrole__permission__codename=Role.SA_ADMIN,
+        ).values_list("email", flat=True)
+    ))
+
+
 def partner_of(user: User) -> Partner | None:
     membership = getattr(user, "partner_membership", None) if user.is_authenticated else None
     return membership.partner if membership else None

@@ -60,6 +60,11 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("sku", "name", "family")
     ordering = ("family", "sku")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # No service deletes a product (its history, snapshots and lines name it): retire it
+        # with "is active" instead.
+        return False
+
     def save_model(self, request, obj, form, change):
         from licensing import services
 

@@ -6,9 +6,16 @@ kwargs={"va_pk": 3})` picks the one that fits. Actions on one object (`tokens/<p
 addressed by the object alone."""
 from django.urls import path
 
+from accounts import views as account_views
+
 from . import views
+from .views.scope import page_scope
 
 app_name = "licensing"
+
+# The event log is accounts' (accounts.views.events), shown here among a scope's tabs: these
+# say what a page covers and frame it.
+EVENT_LOG = {"scope_of": page_scope, "base_template": "licensing/scope_base.html"}
 
 # (route below the scope, view, name): each both per account and per Virtual Account.
 SCOPED = [
@@ -21,17 +28,21 @@ SCOPED = [
     ("tokens/new/", views.token_create, "token_create"),
     ("devices/", views.device_list, "device_list"),
     ("devices/move/", views.device_move, "device_move"),
-    ("events/", views.event_list, "event_list"),
-    ("events/export/", views.event_export, "event_export"),
-    ("virtual-accounts/search/", views.virtual_account_search, "virtual_account_search"),
     ("reconciliation/", views.reconciliation, "reconciliation"),
     ("reconciliation/export/", views.reconciliation_export, "reconciliation_export"),
+]
+SCOPED_EVENT_LOG = [
+    ("events/", account_views.event_list, "event_list"),
+    ("events/export/", account_views.event_export, "event_export"),
+    ("virtual-accounts/search/", account_views.virtual_account_search, "virtual_account_search"),
 ]
 
 urlpatterns = [
     path("", views.index, name="index"),
     *[path(f"sa/<int:sa_pk>/{route}", view, name=name) for route, view, name in SCOPED],
     *[path(f"va/<int:va_pk>/{route}", view, name=name) for route, view, name in SCOPED],
+    *[path(f"{scope}/<int:{scope}_pk>/{route}", view, EVENT_LOG, name=name)
+      for scope in ("sa", "va") for route, view, name in SCOPED_EVENT_LOG],
     # Account-wide only: PAKs belong to the account, alerts are its settings.
     path("sa/<int:sa_pk>/licenses/transfer/available/", views.license_transfer_available, name="license_transfer_available"),
     path("sa/<int:sa_pk>/classic-licenses/", views.classic_license_list, name="classic_license_list"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import SmartAccount, SmartAccountKind
-from accounts.permissions import HOLD, is_staff, visible_smart_accounts
+from accounts.permissions import HOLD, reachable_holding_accounts, visible_smart_accounts
 from accounts.selectors import partner_of
 from accounts.validators import validate_day_in_range
 from lib.ids import MAX_ID
@@ -36,14 +36,8 @@ class HoldingAccountFilter(django_filters.ModelChoiceFilter):
 def _holding_accounts_for(user) -> QuerySet[SmartAccount]:
     """The holding accounts a user can filter orders by: staff all; partner users their
     partner's (and a distributor's resellers') and those they are a member of."""
-    if is_staff(user):
-        return SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).select_related("partner").order_by("name")
-    mine = assignable_holding_accounts(partner_of(user)).values("pk")
-    member = visible_smart_accounts(user, HOLD).values("pk")
-    return (
-        SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).filter(Q(pk__in=mine) | Q(pk__in=member))
-        .select_related("partner").order_by("partner__name", "name")
-    )
+    mine = assignable_holding_accounts(partner_of(user))
+    return reachable_holding_accounts(user, own=mine).select_related("partner").order_by("partner__name", "name")
 
 
 class OrderFilterSet(django_filters.FilterSet):

@@ -34,3 +34,12 @@ def visible_orders(user) -> QuerySet[Order]:
     return Order.objects.filter(
         Q(partner__in=my_partner) | Q(reseller__in=my_partner) | Q(partner__in=my_resellers) | Q(Exists(in_my_holding))
     )
+
+
+def is_delegated_contact(user, line: OrderLine) -> bool:
+    """Is the user the end-customer contact of the line's order, who chooses the account of a
+    delegated line (and who may see why a line of theirs cannot move)? Their email, case-blind.
+    Whether they verified it is asked apart (acting needs it). No query once the order is loaded."""
+    if _is_anonymous(user):
+        return False
+    return user.email.lower() == line.order.end_customer_email.lower()

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.NoStoreMiddleware",
+    "portal.middleware.ConflictMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -232,6 +233,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "lib.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "lib.api.exception_handler",
+    # JSON with a nesting limit (a deep body is a 400, not a RecursionError); forms as DRF's own.
+    "DEFAULT_PARSER_CLASSES": [
+        "lib.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

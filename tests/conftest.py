@@ -96,7 +96,9 @@ def user(db):
 def staff_user(db):
     from .factories import UserFactory
 
-    return UserFactory(email="staff@vendor.example", name="Stella Staff", is_staff=True)
+    # Vendor staff who do the back office's work: every vendor power (tests of a single power
+    # make their own staff, tests/portal/test_staff_powers_matrix.py).
+    return UserFactory(email="staff@vendor.example", name="Stella Staff", is_staff=True, powers="all")
 
 
 @pytest.fixture

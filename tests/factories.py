@@ -109,6 +109,19 @@ class UserFactory(DjangoModelFactory):
         if create:
             EmailAddress.objects.create(user=obj, email=obj.email, verified=verified, primary=True)
 
+    @factory.post_generation
+    def powers(obj, create, extracted, **kwargs):
+        """`powers="all"` or a list of `Power`s: staff holding those vendor powers' permissions
+        (accounts.permissions_vendor), as a member of the admin's groups would."""
+        if not create or not extracted:
+            return
+        from accounts.permissions import POWER_GROUP_PERMISSIONS, Power
+
+        for power in (list(Power) if extracted == "all" else extracted):
+            for label in POWER_GROUP_PERMISSIONS[power]:
+                app_label, codename = label.split(".")
+                obj.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
 
 class ApiKeyFactory(SecretKeepingFactory):
     _secret_field = "key"

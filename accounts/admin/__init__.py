@@ -17,7 +17,7 @@ from .smart_accounts import (
     VirtualAccountAdmin,
 )
 from .support import SupportCaseAdmin, SupportMessageInline, SupportReplyFormSet, SupportReplyInline
-from .users import ApiKeyAdmin, UserAdmin, UserChangeForm, UserCreationForm
+from .users import ApiKeyAdmin, AuthenticatorAdmin, UserAdmin, UserChangeForm, UserCreationForm
 
 admin.site.site_header = "Smart Licensing — staff back office"
 admin.site.site_title = "Smart Licensing staff"
@@ -26,6 +26,7 @@ admin.site.index_title = "Back office"
 __all__ = [
     "AccessRequestAdmin",
     "ApiKeyAdmin",
+    "AuthenticatorAdmin",
     "EventAdmin",
     "HoldingMembershipAdmin",
     "HoldingMembershipInline",

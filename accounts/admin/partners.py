@@ -27,22 +27,49 @@ class PartnerMembershipInline(admin.TabularInline):
 
 
 class PartnerAdminForm(forms.ModelForm):
+    """Checked by the partner services' rules (the same as the API's): errors show next to their
+    fields and nothing is saved."""
+
     class Meta:
         model = Partner
         fields = "__all__"
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
-        # partner_create's rule, shown on the form rather than refused at save time.
+        # partner_create's rule (partner_update's is checked in clean, with the kind).
         if self.instance.pk is None and Partner.objects.filter(name__iexact=" ".join(name.split())).exists():
             raise ValidationError("A partner with this name already exists.")
         return name
 
+    def clean(self):
+        from accounts import services
+
+        cleaned_data = super().clean()
+        keys = ("name", "kind")
+        if any(key in self.errors for key in keys) or not all(key in cleaned_data for key in keys):
+            return cleaned_data
+        resellers = cleaned_data.get("linked_resellers")
+        if self.instance.pk is None:
+            if resellers and cleaned_data["kind"] != PartnerKind.DISTRIBUTOR:
+                raise ValidationError({"linked_resellers": "Only a distributor has linked resellers."})
+            return cleaned_data
+        try:
+            valid = services.partner_validate(
+                partner=Partner.objects.get(pk=self.instance.pk), name=cleaned_data["name"],
+                kind=cleaned_data["kind"], linked_resellers=resellers,
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict)
+        cleaned_data["name"] = valid["name"]  # e.g. its spaces squeezed
+        return cleaned_data
+
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    """A new partner is created by `partner_create`; its members are added, made admins and
-    removed by the membership services (refusals are shown as messages)."""
+    """A new partner is created by `partner_create` and changed by `partner_update` (its name,
+    kind and linked resellers); its members are added, made admins and removed by the membership
+    services (refusals are shown as messages). Partners are not deleted here: no service does it,
+    and their accounts and orders name them."""
 
     form = PartnerAdminForm
     list_display = ("name", "kind", "created_at")
@@ -53,18 +80,40 @@ class PartnerAdmin(admin.ModelAdmin):
     inlines = (PartnerMembershipInline,)
     date_hierarchy = "created_at"
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "linked_resellers":
             kwargs["queryset"] = Partner.objects.filter(kind=PartnerKind.RESELLER)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
         from accounts import services
 
+        resellers = form.cleaned_data.get("linked_resellers")
+        if change:
+            call_service(
+                self, request,
+                lambda: services.partner_update(
+                    partner=obj, name=obj.name, kind=obj.kind, linked_resellers=resellers, actor=request.user
+                ),
+                f"{obj.name} not changed",
+            )
+            return
         partner = services.partner_create(name=obj.name, kind=obj.kind, actor=request.user)
         obj.pk, obj._state, obj.name, obj.created_at = partner.pk, partner._state, partner.name, partner.created_at
+        if resellers:
+            call_service(
+                self, request,
+                lambda: services.partner_update(partner=partner, linked_resellers=resellers, actor=request.user),
+                "Linked resellers not set",
+            )
+
+    def save_related(self, request, form, formsets, change):
+        # The linked resellers went through partner_update in save_model: no form.save_m2m().
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, PartnerMembershipFormSet):

@@ -1,14 +1,12 @@
 """Roles (guardian object permissions) on Smart and Virtual Accounts."""
 from django.contrib import admin
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 
-from lib.admin import ReadOnlyAdmin, call_service, run_service_action, titled
+from lib.admin import ReadOnlyAdmin, ServiceDeleteMixin, titled
 
 from ..models import SmartAccountRole, VirtualAccountRole
 
 
-class RoleAdmin(ReadOnlyAdmin):
+class RoleAdmin(ServiceDeleteMixin, ReadOnlyAdmin):
     """Roles are granted in the portal; staff may look at them and revoke them (through the service)."""
 
     list_display = ("user", "role", "content_object", "granted_by", "granted_at")
@@ -18,6 +16,8 @@ class RoleAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     date_hierarchy = "granted_at"
     list_select_related: tuple[str, ...] = ()
+    delete_verb = "revoked"
+    delete_description = "Revoke selected roles"
 
     def get_queryset(self, request):
         # The view page shows the same columns as the list.
@@ -28,30 +28,13 @@ class RoleAdmin(ReadOnlyAdmin):
         return obj.permission.codename
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        # Deleting a role is revoking it: delete_model and delete_queryset call the service.
+        # Deleting a role is revoking it, through the service (ServiceDeleteMixin).
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, request, obj) -> None:
         from accounts import services
 
-        revoked = call_service(
-            self, request, lambda: services.role_revoke(role=obj, actor=request.user) or True, str(obj)
-        )
-        if not revoked:
-            request._role_revoke_failed = True
-
-    def response_delete(self, request, obj_display, obj_id):
-        if getattr(request, "_role_revoke_failed", False):
-            # Not "deleted successfully": back to the list, where the reason is shown.
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
-        return super().response_delete(request, obj_display, obj_id)
-
-    def delete_queryset(self, request, queryset):
-        from accounts import services
-
-        run_service_action(
-            self, request, queryset, lambda role: services.role_revoke(role=role, actor=request.user), "revoked"
-        )
+        services.role_revoke(role=obj, actor=request.user)
 
 
 @admin.register(SmartAccountRole)

@@ -54,6 +54,10 @@ class SupportCaseAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # No service deletes a case: the user's thread stays; staff resolve it instead.
+        return False
+
     def save_model(self, request, obj, form, change):
         """Nothing is saved directly: the reply and the status go through the services, in
         save_related."""

@@ -8,23 +8,28 @@ from django.http import Http404
 from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
 
-from accounts.permissions import VIEW, Capability, get_or_404, is_staff
+from accounts.permissions import VIEW, Capability, Power, get_or_404, has_power
 
 
-class IsStaff(drf_permissions.BasePermission):
-    """Vendor staff only (anonymous callers get 401 before this is asked)."""
+class _PowerRequired(drf_permissions.BasePermission):
+    """Vendor staff holding one power (accounts.permissions_vendor: a Django permission, not
+    `is_staff` alone); anonymous callers get 401 before this is asked."""
 
-    message = "Only vendor staff may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return is_staff(request.user)
-
-
-class IsStaffOrReadOnly(IsStaff):
-    """Any authenticated user reads; only staff write (the catalogue, partners)."""
+    power: Power
+    reads_open = False  # True: any authenticated caller reads, only the power writes
 
     def has_permission(self, request, view) -> bool:
-        return request.method in drf_permissions.SAFE_METHODS or super().has_permission(request, view)
+        if self.reads_open and request.method in drf_permissions.SAFE_METHODS:
+            return True
+        return has_power(request.user, self.power)
+
+
+def power_required(power: Power, *, reads_open: bool = False) -> type[drf_permissions.BasePermission]:
+    """The DRF permission class for `power` (e.g. `power_required(Power.CATALOGUE, reads_open=True)`)."""
+    return type(f"Requires{power.name.title()}Power", (_PowerRequired,), {
+        "power": power, "reads_open": reads_open,
+        "message": f"Only vendor staff with the {power.value} permission may do this.",
+    })
 
 
 def get_visible_or_404(request: Request, queryset: QuerySet, capability: Capability = VIEW, **lookup):

@@ -16,6 +16,7 @@ from accounts.models import (
     SmartAccountRole,
     VirtualAccount,
 )
+from lib.api import BoundedManyRelatedField
 
 
 class SmartAccountSerializer(serializers.ModelSerializer):
@@ -123,6 +124,9 @@ class SmartAccountUpdateSerializer(serializers.Serializer):
 # --- access requests ----------------------------------------------------------------------------
 
 
+# Each chosen Virtual Account is looked up and granted the role one by one: refused beyond this
+# before any lookup.
+MAX_VIRTUAL_ACCOUNTS_PER_GRANT = 100
 SCOPE_WANTED_HELP = "The scope asked for, in the requester's words; empty: the whole account."
 
 
@@ -172,8 +176,9 @@ class AccessRequestCreateSerializer(serializers.Serializer):
 
 class AccessRequestApproveSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    virtual_accounts = ScopedVirtualAccountField(
-        many=True, required=False, default=list, help_text="VA roles: the Virtual Accounts it applies to."
+    virtual_accounts = BoundedManyRelatedField(
+        child_relation=ScopedVirtualAccountField(), max_length=MAX_VIRTUAL_ACCOUNTS_PER_GRANT,
+        required=False, default=list, help_text="VA roles: the Virtual Accounts it applies to.",
     )
 
 

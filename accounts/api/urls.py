@@ -9,6 +9,7 @@ from .views_access import (
     RoleDetailView,
     RoleListView,
 )
+from .views_events import SmartAccountEventListView
 from .views_partners import (
     PartnerCustomerListView,
     PartnerDetailView,
@@ -51,6 +52,7 @@ urlpatterns: list = [
     path("access-requests/<int:pk>/approve/", AccessRequestApproveView.as_view(), name="access_request_approve"),
     path("access-requests/<int:pk>/deny/", AccessRequestDenyView.as_view(), name="access_request_deny"),
     path("smart-accounts/<int:pk>/roles/", RoleListView.as_view(), name="role_list"),
+    path("smart-accounts/<int:pk>/events/", SmartAccountEventListView.as_view(), name="smart_account_events"),
     path("roles/<uuid:pk>/", RoleDetailView.as_view(), name="role_detail"),
     path("smart-accounts/<int:pk>/holding-members/", HoldingMemberListView.as_view(), name="holding_member_list"),
     path("smart-accounts/<int:pk>/holding-members/<int:member_id>/", HoldingMemberDetailView.as_view(),

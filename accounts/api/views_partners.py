@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions, selectors, services
-from accounts.models import Invitation, Partner, PartnerMembership, SmartAccount, User
+from accounts.models import Invitation, Partner, PartnerMembership, SmartAccount
 from lib.api import errors, validated_data
 
-from .permissions import IsStaffOrReadOnly
+from .permissions import power_required
 from .serializers_partners import (
     PartnerCreateSerializer,
     PartnerCustomerRoleSerializer,
@@ -29,24 +29,16 @@ from .serializers_partners import (
 )
 
 
-def partners_visible_to(user: User) -> QuerySet[Partner]:
-    """Staff see every partner; a partner member sees their own partner."""
-    qs = Partner.objects.all()
-    if permissions.is_staff(user):
-        return qs
-    return qs.filter(memberships__user=user)
-
-
 @extend_schema_view(get=extend_schema(
     responses={200: PartnerSerializer(many=True), **errors(401)},
     summary="Partners: all for staff, their own for partner users",
 ))
 class PartnerListView(generics.ListAPIView):
-    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    permission_classes = [IsAuthenticated, power_required(permissions.Power.PARTNERS, reads_open=True)]
     serializer_class = PartnerSerializer
 
     def get_queryset(self) -> QuerySet[Partner]:
-        return partners_visible_to(self.request.user).prefetch_related("distributors", "linked_resellers")
+        return permissions.visible_partners(self.request.user).prefetch_related("distributors", "linked_resellers")
 
     @extend_schema(
         request=PartnerCreateSerializer, responses={201: PartnerSerializer, **errors(400, 401, 403)},
@@ -63,7 +55,7 @@ class PartnerDetailView(generics.RetrieveAPIView):
     serializer_class = PartnerSerializer
 
     def get_queryset(self) -> QuerySet[Partner]:
-        return partners_visible_to(self.request.user).prefetch_related("distributors", "linked_resellers")
+        return permissions.visible_partners(self.request.user).prefetch_related("distributors", "linked_resellers")
 
 
 # --- members and invitations ----------------------------------------------------------------------
@@ -78,7 +70,7 @@ class PartnerMemberListView(generics.ListAPIView):
     serializer_class = PartnerMemberSerializer
 
     def get_partner(self) -> Partner:
-        return get_object_or_404(partners_visible_to(self.request.user), pk=self.kwargs["pk"])
+        return get_object_or_404(permissions.visible_partners(self.request.user), pk=self.kwargs["pk"])
 
     def get_queryset(self) -> QuerySet[PartnerMembership]:
         return PartnerMembership.objects.filter(partner=self.get_partner()).select_related("user")
@@ -103,7 +95,7 @@ class PartnerMemberDetailView(APIView):
     """One member of a partner: its admins (and staff) make them admin or not, or remove them."""
 
     def get_membership(self, request: Request, pk: int, member_id: int) -> PartnerMembership:
-        partner = get_object_or_404(partners_visible_to(request.user), pk=pk)
+        partner = get_object_or_404(permissions.visible_partners(request.user), pk=pk)
         return get_object_or_404(PartnerMembership.objects.select_related("user", "partner"), pk=member_id,
                                  partner=partner)
 
@@ -141,7 +133,7 @@ class PartnerInvitationListView(generics.ListAPIView):
     serializer_class = PartnerInvitationSerializer
 
     def get_queryset(self) -> QuerySet[Invitation]:
-        partner = get_object_or_404(partners_visible_to(self.request.user), pk=self.kwargs["pk"])
+        partner = get_object_or_404(permissions.visible_partners(self.request.user), pk=self.kwargs["pk"])
         if not permissions.can_manage_partner(self.request.user, partner):
             raise permissions.refusal(self.request.user, "Only a partner admin may see its invitations.")
         return services.partner_invitations_pending(partner=partner)
@@ -156,7 +148,7 @@ class PartnerInvitationDetailView(APIView):
         description="Its link stops working. Invitations already used or expired, or of another partner, are 404.",
     )
     def delete(self, request: Request, pk: int) -> Response:
-        pending = services.partner_invitations_pending().filter(partner__in=partners_visible_to(request.user))
+        pending = services.partner_invitations_pending().filter(partner__in=permissions.visible_partners(request.user))
         invitation = get_object_or_404(pending.select_related("partner"), pk=pk)
         services.partner_invitation_revoke(invitation=invitation, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -200,7 +192,7 @@ class PartnerCustomerListView(generics.ListAPIView):
     serializer_class = PartnerCustomerRoleSerializer
 
     def get_queryset(self) -> list:
-        partner = get_object_or_404(partners_visible_to(self.request.user), pk=self.kwargs["pk"])
+        partner = get_object_or_404(permissions.visible_partners(self.request.user), pk=self.kwargs["pk"])
         return selectors.partner_customer_roles(partner=partner)
 
     @extend_schema(

@@ -159,10 +159,7 @@ class HoldingMemberListView(generics.ListAPIView):
 
     def get_holding_account(self) -> SmartAccount:
         """A holding account of the caller's own partner (any for staff); 404 otherwise."""
-        user = self.request.user
-        qs = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING).select_related("partner")
-        if not permissions.is_staff(user):
-            qs = qs.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
+        qs = permissions.reachable_holding_accounts(self.request.user).select_related("partner")
         return get_object_or_404(qs, pk=self.kwargs["pk"])
 
     def get_queryset(self) -> QuerySet[HoldingMembership]:
@@ -190,10 +187,7 @@ class HoldingMemberDetailView(APIView):
     )
     def delete(self, request: Request, pk: int, member_id: int) -> Response:
         user = request.user
-        holding = SmartAccount.objects.filter(kind=SmartAccountKind.HOLDING)
-        if not permissions.is_staff(user):
-            holding = holding.filter(pk__in=permissions.partner_holding_accounts(user).values("pk"))
-        sa = get_object_or_404(holding.select_related("partner"), pk=pk)
+        sa = get_object_or_404(permissions.reachable_holding_accounts(user).select_related("partner"), pk=pk)
         membership = get_object_or_404(HoldingMembership.objects.select_related("user"), pk=member_id, smart_account=sa)
         membership.smart_account = sa
         services.holding_member_remove(membership=membership, actor=user)

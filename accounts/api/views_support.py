@@ -27,9 +27,9 @@ from .serializers_users import (
 
 
 def support_cases_for(user: User) -> QuerySet[SupportCase]:
-    """The cases a caller finds: their own (the support pages' selector); staff, who answer cases
-    (in the admin or here), every case. Anyone else's case is 404."""
-    if not permissions.is_staff(user):
+    """The cases a caller finds: their own (the support pages' selector); support staff, who
+    answer cases (in the admin or here), every case. Anyone else's case is 404."""
+    if not permissions.can_answer_support(user):
         return selectors.support_cases_of(user=user)
     return (
         SupportCase.objects.select_related("smart_account")
@@ -64,8 +64,8 @@ class SupportCaseListView(generics.ListAPIView):
         if wanted not in ("", "true", "false", "1", "0"):
             raise ValidationError({"all": ["Use true or false."]})
         if wanted in ("true", "1"):
-            if not permissions.is_staff(user):
-                raise PermissionDenied("Only vendor staff see every case.")
+            if not permissions.can_answer_support(user):
+                raise PermissionDenied("Only vendor support staff see every case.")
             return support_cases_for(user)
         return selectors.support_cases_of(user=user)
 
@@ -103,7 +103,7 @@ class SupportCaseMessageListView(APIView):
         case = support_case_for_caller(request, pk)
         data = validated_data(SupportReplySerializer, request)
         message = services.support_case_reply(case=case, author=user, body=data["body"],
-                                              from_staff=permissions.is_staff(user) and user.pk != case.user_id)
+                                              from_staff=permissions.can_answer_support(user) and user.pk != case.user_id)
         return Response(SupportMessageSerializer(message, context={"case": case, "viewer": user}).data,
                         status=status.HTTP_201_CREATED)
 

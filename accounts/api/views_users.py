@@ -17,10 +17,11 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import ApiKey, User
+from accounts.permissions import Power
 from lib.api import errors, validated_data
 
 from .auth import require_recent_authentication
-from .permissions import IsStaff
+from .permissions import power_required
 from .serializers_users import (
     AccountCloseSerializer,
     ApiKeyCreateSerializer,
@@ -40,7 +41,7 @@ class MeView(APIView):
 
 
 class UserCreateView(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, power_required(Power.USERS)]
 
     @extend_schema(
         request=UserCreateSerializer, responses={201: UserSerializer, **errors(400, 401, 403)},

@@ -2,7 +2,11 @@
 import them from here."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from .. import permissions
 from ..models import User, normalise_domain
@@ -52,3 +56,26 @@ def _clean_domain(domain: str, *, field: str = "domain") -> str:
 
 def _require_verified(actor: User) -> None:
     permissions.require_verified(actor)
+
+
+T = TypeVar("T")
+
+
+def violates(exc: IntegrityError, *constraints: str) -> bool:
+    """Whether `exc` is the database refusing one of `constraints` (PostgreSQL names it in the
+    diagnostics; SQLite only in the message, as the constraint's name or `table.column`)."""
+    named = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    return named in constraints if named else any(c in str(exc) for c in constraints)
+
+
+def guard_unique(write: Callable[[], T], *, constraints: tuple[str, ...], taken: ValidationError) -> T:
+    """Run `write` (an insert or update) in a savepoint. A check before it cannot see a twin written at the same
+    moment by another transaction; the unique constraint does, and this answers what the check
+    would have said (`taken`) instead of a 500. The caller's transaction stays usable."""
+    try:
+        with transaction.atomic():
+            return write()
+    except IntegrityError as exc:
+        if violates(exc, *constraints):
+            raise taken from exc
+        raise

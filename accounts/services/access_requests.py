@@ -21,8 +21,9 @@ from ..models import (
     VirtualAccount,
 )
 from ..permissions import ADMINISTER
+from ..selectors import sa_admin_emails
 from ..validators import refuse_control_characters
-from ._checks import _clean_text, _require, _require_verified
+from ._checks import _clean_text, _require, _require_verified, guard_unique
 from .events import event_record
 from .outbox import notification_queue
 from .roles import role_grant
@@ -46,16 +47,20 @@ def access_request_create(
     if len(scope_wanted) > 200:
         raise ValidationError({"scope_wanted": "Describe the scope in at most 200 characters."})
     scope_wanted = refuse_control_characters(scope_wanted, field="scope_wanted")
+    pending = ValidationError({"smart_account": "You already have a pending request for this account."})
     if AccessRequest.objects.filter(smart_account=smart_account, requester=actor, status=AccessRequestStatus.PENDING).exists():
-        raise ValidationError({"smart_account": "You already have a pending request for this account."})
+        raise pending
     message = _clean_text(message, field="message", max_length=2000)
-    request = AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=message,
-                                           scope_wanted=scope_wanted)
+    request = guard_unique(
+        lambda: AccessRequest.objects.create(smart_account=smart_account, requester=actor, message=message,
+                                             scope_wanted=scope_wanted),
+        # SQLite names a column index's columns, not the index.
+        constraints=("one_pending_request_per_user", "accounts_accessrequest.smart_account_id, accounts_accessrequest.requester_id"),
+        taken=pending,
+    )
     event_record(smart_account=smart_account, action=EventAction.ACCESS_REQUEST_CREATED, actor=actor, obj=request,
                  detail={"scope": scope_wanted or "account"})
-    admins = User.objects.filter(
-        smartaccountrole__content_object=smart_account, smartaccountrole__permission__codename=Role.SA_ADMIN
-    ).values_list("email", flat=True)
+    admins = sa_admin_emails(smart_account)
     notification_queue(kind="access_request.created", about=request, recipients=admins, template="access_request_created",
                        context={"request": request, "smart_account": smart_account})
     return request

@@ -30,8 +30,10 @@ def user_close(*, user: User, actor: User, confirm_email: str | None = None) -> 
 
     `confirm_email`: the email address the caller typed to confirm (pages and the API pass it);
     it must be the user's own (case-insensitive, trimmed), else ValidationError keyed `confirm_email`."""
-    if actor.pk != user.pk and not permissions.is_staff(actor):
+    if actor.pk != user.pk and not permissions.can_manage_users(actor):
         raise PermissionDenied("You can close only your own account.")
+    if user.closed_at is not None:
+        raise ValidationError({"confirm_email": "This account is closed already."})
     if confirm_email is not None and confirm_email.strip().lower() != user.email.lower():
         raise ValidationError({"confirm_email": f"Type your email address, {user.email}, exactly."})
     # An account must not be left without an admin: hand it over first. Decided under the role
@@ -47,15 +49,17 @@ def user_close(*, user: User, actor: User, confirm_email: str | None = None) -> 
         if not SmartAccountRole.objects.filter(content_object=row.content_object, permission__codename=Role.SA_ADMIN)
         .exclude(user=user).exists()
     ]
+    # Staff closing someone's account (the back office) read who, not "you".
+    who = "You are" if actor.pk == user.pk else f"{user.email} is"
     if sole:
-        raise ValidationError({"confirm_email": "You are the only admin of " + ", ".join(sole)
+        raise ValidationError({"confirm_email": f"{who} the only admin of " + ", ".join(sole)
                                + ". Grant another user Smart Account admin there first."})
     # Likewise a partner keeps an admin (the rule of removing and demoting one).
     membership = PartnerMembership.objects.filter(user=user).select_related("partner").first()
     if membership is not None:
         _check_partner_keeps_an_admin(
             membership, field="confirm_email",
-            message=f"You are the only admin of partner {membership.partner.name}. Make another member partner admin first.",
+            message=f"{who} the only admin of partner {membership.partner.name}. Make another member partner admin first.",
         )
     for row in SmartAccountRole.objects.filter(user=user).select_related("content_object", "permission"):
         event_record(smart_account=row.content_object, action=EventAction.ROLE_REVOKED, actor=actor,

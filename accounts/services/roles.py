@@ -36,10 +36,13 @@ def _lock_roles(*smart_accounts: SmartAccount | int) -> None:
     act on what was true before the other (two roles on one object; two admins revoking each
     other and leaving none; an admin acting after losing the role).
 
-    The Smart Account rows are NO KEY UPDATE-locked in ascending id, the global order of
-    `licensing.services.pool_lock` (accounts first): role changes wait for each other and for
-    tree writes (FOR UPDATE), never for pool writers or the inserts that reference the account
-    (KEY SHARE). SQLite has no row locks; a writing transaction holds the whole database."""
+    The Smart Account rows are NO KEY UPDATE-locked in ascending id, the package's lock order
+    (accounts first): role changes wait for each other, for tree writes (FOR UPDATE) and for the
+    work in flight of services acting for a user (SHARE: transfers, device and token writes, PAK
+    registrations and conversions, line moves), which re-check the actor's right once they hold
+    their lock; so a revocation either waits for such work to commit or the work, locking after
+    it, is refused. Never for the system's pool writers or the inserts that reference the
+    account (KEY SHARE). SQLite has no row locks; a writing transaction holds the whole database."""
     ids = sorted({sa if isinstance(sa, int) else sa.pk for sa in smart_accounts})
     list(SmartAccount.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 

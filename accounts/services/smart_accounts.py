@@ -23,24 +23,32 @@ from ..models import (
 from ..permissions import ADMINISTER
 from ..selectors import partner_of
 from ..signals import smart_account_activated
-from ._checks import _clean_domain, _clean_name, _require, _require_verified, _user_by_email
+from ._checks import _clean_domain, _clean_name, _require, _require_verified, _user_by_email, guard_unique
 from .events import event_record
 from .invitations import invitation_create
 from .outbox import notification_queue
 from .roles import _role_set
 
 
-def _smart_account_with_root(**fields) -> SmartAccount:
-    sa = SmartAccount.objects.create(**fields)
+def _smart_account_with_root(*, name_taken: ValidationError, **fields) -> SmartAccount:
+    """Insert the account and its root. The name check before this cannot see a twin created at
+    the same moment: the unique constraint does, and answers what the check would have said."""
+    constraint = ("unique_holding_account_name_per_partner" if fields["kind"] == SmartAccountKind.HOLDING
+                  else "unique_customer_account_name_per_domain")
+    sa = guard_unique(lambda: SmartAccount.objects.create(**fields), constraints=(constraint,), taken=name_taken)
     root = VirtualAccount.objects.create(smart_account=sa, name=VirtualAccount.ROOT_NAME)
     sa.default_virtual_account = root
     sa.save(update_fields=["default_virtual_account"])
     return sa
 
 
+def _customer_name_taken(name: str, domain: str) -> ValidationError:
+    return ValidationError({"name": f"A Smart Account named {name} already exists for {domain}."})
+
+
 def _check_customer_name_free(name: str, domain: str) -> None:
     if SmartAccount.objects.filter(kind=SmartAccountKind.CUSTOMER, domain=domain, name__iexact=name).exists():
-        raise ValidationError({"name": f"A Smart Account named {name} already exists for {domain}."})
+        raise _customer_name_taken(name, domain)
 
 
 @transaction.atomic
@@ -54,6 +62,7 @@ def smart_account_create(*, name: str, domain: str, actor: User) -> SmartAccount
         raise ValidationError({"domain": f"You can create an account only for your own domain ({actor.email_domain})."})
     _check_customer_name_free(name, domain)
     sa = _smart_account_with_root(
+        name_taken=_customer_name_taken(name, domain),
         name=name, domain=domain, kind=SmartAccountKind.CUSTOMER, status=SmartAccountStatus.ACTIVE,
         requested_by=actor, contact=actor, activated_at=timezone.now(),
     )
@@ -68,7 +77,7 @@ def smart_account_request(*, name: str, domain: str, contact_email: str, actor: 
     registered user of exactly that domain; the account stays `new` until they activate it."""
     _require_verified(actor)
     partner = partner_of(actor)
-    if not (permissions.is_partner_user(actor) or permissions.is_staff(actor)):
+    if not permissions.can_request_account_for_customer(actor):
         raise PermissionDenied("Only partner users can request an account on a customer's behalf.")
     name = _clean_name(name, max_length=200)
     domain = _clean_domain(domain)
@@ -79,6 +88,7 @@ def smart_account_request(*, name: str, domain: str, contact_email: str, actor: 
         )
     _check_customer_name_free(name, domain)
     sa = _smart_account_with_root(
+        name_taken=_customer_name_taken(name, domain),
         name=name, domain=domain, kind=SmartAccountKind.CUSTOMER, status=SmartAccountStatus.NEW,
         partner=partner, contact=contact, requested_by=actor,
     )

@@ -1,10 +1,13 @@
 """The Virtual Account tree of a Smart Account: create, rename, move, delete (tree writes are
-serialised per account)."""
+serialised per account). Each takes the tree lock first (the package's lock order), then reads
+the VAs again and the actor's right on them: a VA gone meanwhile is a 404 (or a 400 on `parent`),
+and a role revoked meanwhile refuses the write (a revocation waits for the tree lock)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
 
 from .. import permissions
 from ..models import EventAction, SmartAccount, User, VirtualAccount
@@ -13,9 +16,20 @@ from ._checks import _clean_name, _clean_text, _require
 from .events import event_record
 
 
-def _lock_tree(smart_account: SmartAccount) -> None:
-    """Serialise tree writes per account (MPTT renumbers lft/rght across the tree)."""
-    SmartAccount.objects.select_for_update().filter(pk=smart_account.pk).first()
+def _lock_tree(smart_account: SmartAccount | int) -> None:
+    """Serialise tree writes per account (MPTT renumbers lft/rght across the tree): the Smart
+    Account row FOR UPDATE, which also waits for role changes (NO KEY UPDATE) and for the work
+    in flight in the account (SHARE, KEY SHARE), and keeps them waiting until this commits."""
+    pk = smart_account if isinstance(smart_account, int) else smart_account.pk
+    SmartAccount.objects.select_for_update().filter(pk=pk).first()
+
+
+def _fresh(va: VirtualAccount) -> VirtualAccount:
+    """The VA as it is now, under the tree lock; 404 if it was deleted meanwhile."""
+    fresh = VirtualAccount.objects.select_related("smart_account", "parent").filter(pk=va.pk).first()
+    if fresh is None:
+        raise Http404("No Virtual Account found.")
+    return fresh
 
 
 def _check_sibling_name_free(parent: VirtualAccount, name: str, exclude: VirtualAccount | None = None) -> None:
@@ -31,8 +45,11 @@ def virtual_account_create(*, parent: VirtualAccount, name: str, actor: User | N
     _require(actor, STRUCTURE, parent)
     name = _clean_name(name)
     description = _clean_text(description, field="description", max_length=300)
-    _lock_tree(parent.smart_account)
-    parent = VirtualAccount.objects.get(pk=parent.pk)  # fresh lft/rght after the lock
+    _lock_tree(parent.smart_account_id)
+    parent = VirtualAccount.objects.select_related("smart_account").filter(pk=parent.pk).first()  # fresh lft/rght
+    if parent is None:
+        raise ValidationError({"parent": "That Virtual Account no longer exists."})
+    _require(actor, STRUCTURE, parent)  # again, under the lock
     _check_sibling_name_free(parent, name)
     va = VirtualAccount.objects.create(
         smart_account_id=parent.smart_account_id, parent=parent, name=name, description=description
@@ -57,8 +74,9 @@ def virtual_account_rename(*, virtual_account: VirtualAccount, name: str, actor:
     name = _clean_name(name)
     if description is not None:
         description = _clean_text(description, field="description", max_length=300)
-    _lock_tree(va.smart_account)
-    va = VirtualAccount.objects.get(pk=va.pk)
+    _lock_tree(va.smart_account_id)
+    va = _fresh(va)
+    _require_restructure(actor, va)  # again, under the lock
     _check_sibling_name_free(va.parent, name, exclude=va)
     old = va.name
     va.name = name
@@ -75,9 +93,13 @@ def virtual_account_move(*, virtual_account: VirtualAccount, parent: VirtualAcco
     """Re-parent within the same Smart Account; never under itself or its own descendant."""
     _require_restructure(actor, virtual_account)
     _require(actor, STRUCTURE, parent)
-    _lock_tree(virtual_account.smart_account)
-    va = VirtualAccount.objects.get(pk=virtual_account.pk)
-    parent = VirtualAccount.objects.get(pk=parent.pk)
+    _lock_tree(virtual_account.smart_account_id)
+    va = _fresh(virtual_account)
+    parent = VirtualAccount.objects.filter(pk=parent.pk).first()
+    if parent is None:
+        raise ValidationError({"parent": "That Virtual Account no longer exists."})
+    _require_restructure(actor, va)  # again, under the lock
+    _require(actor, STRUCTURE, parent)
     if parent.smart_account_id != va.smart_account_id:
         raise ValidationError({"parent": "A Virtual Account can move only within its own Smart Account."})
     if parent.pk == va.pk or parent.is_descendant_of(va):
@@ -96,8 +118,9 @@ def virtual_account_delete(*, virtual_account: VirtualAccount, actor: User | Non
     """Only an empty Virtual Account goes: no children, licenses or devices."""
     va = virtual_account
     _require_restructure(actor, va)
-    _lock_tree(va.smart_account)
-    va = VirtualAccount.objects.get(pk=va.pk)
+    _lock_tree(va.smart_account_id)
+    va = _fresh(va)
+    _require_restructure(actor, va)  # again, under the lock
     if va.get_children().exists():
         raise ValidationError({"virtual_account": f"{va.name} still has Virtual Accounts below it; move or delete them first."})
     sa = va.smart_account

@@ -9,9 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lib.forms import run_service
+from lib.tables import table_configure, table_csv_response, wants_csv
 
 from .. import permissions, selectors, services
 from ..forms import (
@@ -30,6 +33,7 @@ from ..models import (
     SmartAccount,
     SmartAccountKind,
 )
+from ..tables import PartnerCustomerTable, PartnerMemberTable
 from .invitations import invitation_page
 
 
@@ -54,6 +58,9 @@ def _render_partner_detail(request: HttpRequest, partner: Partner, *,
         "partner": partner,
         "tab": "organisation",
         "members": members,
+        "members_table": table_configure(
+            request, PartnerMemberTable(members, exclude=() if is_partner_admin else ("actions",))
+        ),
         "admin_count": sum(1 for m in members if m.is_admin),
         "is_partner_admin": is_partner_admin,
         "invitations": list(services.partner_invitations_pending(partner=partner)) if is_partner_admin else [],
@@ -291,10 +298,14 @@ def partner_customer_list(request: HttpRequest) -> HttpResponse:
     roles = selectors.partner_customer_roles(partner=partner)
     account_ids = {row.smart_account.pk for row in roles}
     openable = set(permissions.visible(request.user, SmartAccount).filter(pk__in=account_ids).values_list("pk", flat=True))
+    table = table_configure(request, PartnerCustomerTable(roles))
+    if wants_csv(request):
+        return table_csv_response(table, f"{slugify(partner.name) or 'partner'}-customers-{timezone.localdate().isoformat()}.csv")
     context = {
         "partner": partner,
         "tab": "customers",
         "roles": roles,
+        "table": table,
         "account_count": len(account_ids),
         "openable_ids": openable,
     }

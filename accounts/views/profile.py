@@ -17,10 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lib.forms import run_service
+from lib.tables import table_configure
 
 from .. import permissions, selectors, services
 from ..forms import AccountCloseForm, ApiKeyCreateForm, SupportCaseForm, SupportReplyForm
 from ..models import ApiKey, SmartAccount, SupportCase, SupportCaseStatus
+from ..tables import SupportCaseTable
 
 
 # --- help (public) -------------------------------------------------------------------------------
@@ -92,7 +94,8 @@ def privacy_closed(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def support_case_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/support_case_list.html", {"cases": selectors.support_cases_of(user=request.user)})
+    table = table_configure(request, SupportCaseTable(selectors.support_cases_of(user=request.user)))
+    return render(request, "accounts/support_case_list.html", {"cases": [row.record for row in table.rows], "table": table})
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,9 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from lib.forms import run_service
+from lib.tables import table_configure, table_csv_response, wants_csv
 
 from .. import permissions, selectors, services
 from ..forms import AccessRequestApproveForm, AccessRequestDenyForm, RoleGrantForm
@@ -23,6 +26,7 @@ from ..models import (
     VirtualAccountRole,
 )
 from ..permissions import ADMINISTER
+from ..tables import RoleTable
 from .virtual_accounts import smart_account_or_404, virtual_account_or_404
 
 
@@ -50,6 +54,12 @@ def smart_account_users(request: HttpRequest, pk: int) -> HttpResponse:
     )
     for row in sa_roles + va_roles:
         row.partner_name = partner_names.get(row.user_id)
+        row.scope_label = "Whole account"
+    for row in va_roles:
+        row.scope_label = row.content_object.name
+    roles = table_configure(request, RoleTable(sa_roles + va_roles))
+    if wants_csv(request):
+        return table_csv_response(roles, f"{slugify(sa.name) or 'account'}-roles-{timezone.localdate().isoformat()}.csv")
     requests = (
         AccessRequest.objects.filter(smart_account=sa, status=AccessRequestStatus.PENDING)
         .select_related("requester").prefetch_related(Prefetch("requested_virtual_accounts"))
@@ -58,7 +68,7 @@ def smart_account_users(request: HttpRequest, pk: int) -> HttpResponse:
     grant_form = RoleGrantForm(virtual_accounts=managed_vas if not is_sa_admin else VirtualAccount.objects.filter(smart_account=sa),
                                sa_roles_allowed=is_sa_admin)
     context = {
-        "smart_account": sa, "sa_roles": sa_roles, "va_roles": va_roles,
+        "smart_account": sa, "sa_roles": sa_roles, "va_roles": va_roles, "roles_table": roles,
         "requests": requests, "grant_form": grant_form, "is_sa_admin": is_sa_admin,
         "approve_form": AccessRequestApproveForm(smart_account=sa), "deny_form": AccessRequestDenyForm(),
     }

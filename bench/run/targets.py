@@ -84,11 +84,12 @@ def targets(ds: Dataset, *, today: datetime.date | None = None) -> list[Target]:
     def params(name: str, user: int, **kw) -> dict:
         return sql_params(name, user=user, today=today, **kw)
 
-    # Page sizes as the views have them: licensing.views.PER_PAGE / EVENTS_PER_PAGE,
+    # Page sizes as the views have them: licensing.views.PER_PAGE / accounts.views.events.EVENTS_PER_PAGE,
     # orders.views.ORDERS_PER_PAGE / LINES_PER_PAGE; the API's PAGE_SIZE (lib.api.Pagination).
     from django.conf import settings
 
-    from licensing.views import EVENTS_PER_PAGE, PER_PAGE
+    from accounts.views.events import EVENTS_PER_PAGE
+    from licensing.views import PER_PAGE
     from orders.views import LINES_PER_PAGE, ORDERS_PER_PAGE
 
     api_page = settings.REST_FRAMEWORK["PAGE_SIZE"]

@@ -15,7 +15,12 @@ from licensing.models import (
     RegistrationToken,
     TokenStatus,
 )
-from licensing.services import MAX_COUNT, TOKEN_DEFAULT_DAYS
+from lib.api import BoundedListField
+from licensing.services import MAX_COUNT, MAX_REPORT_ITEMS, MAX_TRANSFER_LINES, TOKEN_DEFAULT_DAYS
+
+# The most lines one transfer moves (license_transfer merges and checks each: bounded work).
+MAX_EXPIRY_WINDOWS = 5  # licensing.services.alerts: 1 to 5 windows
+MAX_EXTRA_RECIPIENTS = 20  # licensing.services.alerts: at most 20 extra recipients
 
 # --- the catalogue ----------------------------------------------------------------------------
 
@@ -76,7 +81,7 @@ class TransferLineSerializer(serializers.Serializer):
 class LicenseTransferSerializer(serializers.Serializer):
     from_virtual_account = serializers.IntegerField()
     to_virtual_account = serializers.IntegerField()
-    lines = TransferLineSerializer(many=True, allow_empty=True)
+    lines = TransferLineSerializer(many=True, allow_empty=True, max_length=MAX_TRANSFER_LINES)
 
 
 class LicenseTransferResultSerializer(serializers.Serializer):
@@ -149,7 +154,8 @@ class UsageItemSerializer(serializers.Serializer):
 
 
 class UsageReportSerializer(serializers.Serializer):
-    usage = UsageItemSerializer(many=True, allow_empty=True, help_text="Absolute counts; they replace the last report.")
+    usage = UsageItemSerializer(many=True, allow_empty=True, max_length=MAX_REPORT_ITEMS,
+                                help_text="Absolute counts; they replace the last report.")
 
 
 class UsageStatusSerializer(serializers.Serializer):
@@ -239,28 +245,7 @@ class LicenseKeyContentSerializer(serializers.Serializer):
     issued = serializers.DateField()
 
 
-# --- events, history, reconciliation ------------------------------------------------------------
-
-
-class EventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    action = serializers.CharField()
-    actor = serializers.CharField(source="actor_label")
-    virtual_account = serializers.IntegerField(source="virtual_account_id", allow_null=True)
-    virtual_account_name = serializers.CharField(source="virtual_account.name", allow_null=True, default=None)
-    object_type = serializers.CharField()
-    object_id = serializers.CharField()
-    object_repr = serializers.CharField()
-    detail = serializers.JSONField()
-
-
-class EventFilterSerializer(serializers.Serializer):
-    action = serializers.CharField(required=False, help_text='Exact, or a prefix ending in "." (e.g. `device.`).')
-    virtual_account = serializers.IntegerField(required=False, help_text="That Virtual Account and its subtree.")
-    actor = serializers.CharField(required=False, help_text='Email of the actor, or "system".')
-    since = serializers.DateField(required=False, validators=[validate_day_in_range])
-    until = serializers.DateField(required=False, validators=[validate_day_in_range])
+# --- history, reconciliation ------------------------------------------------------------
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -321,10 +306,10 @@ class AlertPreferencesUpdateSerializer(serializers.Serializer):
     insufficient_licenses = serializers.BooleanField(required=False)
     silent_devices = serializers.BooleanField(required=False)
     expiring_subscriptions = serializers.BooleanField(required=False)
-    expiry_windows = serializers.ListField(child=serializers.IntegerField(), required=False)
+    expiry_windows = BoundedListField(child=serializers.IntegerField(), required=False, max_length=MAX_EXPIRY_WINDOWS)
     holding_lines_waiting = serializers.BooleanField(required=False)
     daily_summary = serializers.BooleanField(required=False)
-    extra_recipients = serializers.ListField(child=serializers.CharField(), required=False)
+    extra_recipients = BoundedListField(child=serializers.CharField(), required=False, max_length=MAX_EXTRA_RECIPIENTS)
 
 
 TOKEN_STATUSES = TokenStatus.choices

@@ -14,7 +14,6 @@ from .views_devices import (
 )
 from .views_history import (
     AlertPreferencesView,
-    SmartAccountEventListView,
     SmartAccountReconciliationView,
     SmartAccountUsageHistoryView,
 )
@@ -46,7 +45,6 @@ urlpatterns: list = [
     path("classic-licenses/verify/", LicenseKeyVerifyView.as_view(), name="license_key_verify"),
     path("classic-licenses/<int:pk>/register/", ClassicLicenseRegisterView.as_view(), name="classic_license_register"),
     path("classic-licenses/<int:pk>/convert/", ClassicLicenseConvertView.as_view(), name="classic_license_convert"),
-    path("smart-accounts/<int:pk>/events/", SmartAccountEventListView.as_view(), name="smart_account_events"),
     path("smart-accounts/<int:pk>/reconciliation/", SmartAccountReconciliationView.as_view(),
          name="smart_account_reconciliation"),
     path("smart-accounts/<int:pk>/usage-history/", SmartAccountUsageHistoryView.as_view(),

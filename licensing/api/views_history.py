@@ -1,5 +1,5 @@
-"""API views of what happened in a Smart Account: its event log, usage history and
-reconciliation; and its alert preferences.
+"""API views of what happened in a Smart Account: its usage history and reconciliation; and its
+alert preferences (its event log is accounts.api.views_events).
 
 Each view finds what the caller may see (404 otherwise), checks the body's shape, and calls one
 service (which checks the caller's right: 403) or selector."""
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Event, SmartAccount, VirtualAccount
+from accounts.models import SmartAccount, VirtualAccount
 from accounts.permissions import ADMINISTER
 from lib.api import errors, validated_data
 from licensing import selectors, services
@@ -25,33 +25,10 @@ from .lookups import named_virtual_account, query_params, smart_account_or_404
 from .serializers import (
     AlertPreferencesSerializer,
     AlertPreferencesUpdateSerializer,
-    EventFilterSerializer,
-    EventSerializer,
     PeriodSerializer,
     ReconciliationLineSerializer,
     UsageSeriesSerializer,
 )
-
-
-@extend_schema_view(get=extend_schema(
-    parameters=[EventFilterSerializer], responses={200: EventSerializer(many=True), **errors(400, 401, 404)},
-    summary="The event log of a Smart Account",
-))
-class SmartAccountEventListView(generics.ListAPIView):
-    """The account's event log as the caller may see it (VA roles: their subtree's events), newest first."""
-
-    serializer_class = EventSerializer
-
-    def get_queryset(self) -> QuerySet[Event]:
-        sa = smart_account_or_404(self.request, self.kwargs["pk"])
-        params = query_params(EventFilterSerializer, self.request)
-        va = None
-        if params.get("virtual_account") is not None:
-            va = named_virtual_account(self.request, params["virtual_account"], "virtual_account", smart_account=sa)
-        return selectors.events(
-            sa, user=self.request.user, action=params.get("action"), virtual_account=va, actor=params.get("actor"),
-            since=params.get("since"), until=params.get("until"),
-        )
 
 
 def _period_scope(request: Request, sa: SmartAccount) -> tuple[QuerySet[VirtualAccount], datetime.date, datetime.date]:

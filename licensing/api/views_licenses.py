@@ -5,8 +5,7 @@ Each view finds what the caller may see (404 otherwise), checks the body's shape
 service (which checks the caller's right: 403) or selector."""
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -15,12 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.permissions import IsStaffOrReadOnly, get_visible_or_404
+from accounts.api.permissions import get_visible_or_404, power_required
 from accounts.models import VirtualAccount
-from accounts.permissions import OPERATE
+from accounts.permissions import OPERATE, Power
 from lib.api import errors, validated_data
 from licensing import selectors, services
-from licensing.models import LicenseKind, Product, RegistrationToken
+from licensing.filtersets import ProductFilterSet
+from licensing.models import Product, RegistrationToken
 
 from .lookups import named_virtual_account, query_params, smart_account_or_404, virtual_account_or_404
 from .serializers import (
@@ -37,31 +37,13 @@ from .serializers import (
 )
 
 
-class ProductFilterSet(django_filters.FilterSet):
-    family = django_filters.CharFilter(lookup_expr="iexact")
-    license_kind = django_filters.ChoiceFilter(choices=LicenseKind.choices)
-    sa_required = django_filters.BooleanFilter()
-    is_active = django_filters.BooleanFilter()
-    search = django_filters.CharFilter(method="filter_search", label="SKU, name or family contains")
-
-    class Meta:
-        model = Product
-        fields = ["family", "license_kind", "sa_required", "is_active"]
-
-    def filter_search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value) | Q(family__icontains=value))
-
-
 @extend_schema_view(get=extend_schema(
     responses={200: ProductSerializer(many=True), **errors(400, 401)}, summary="The product catalogue",
 ))
 class ProductListView(generics.ListAPIView):
-    """The catalogue: read by every signed-in user, extended by staff."""
+    """The catalogue: read by every signed-in user, extended by catalogue staff."""
 
-    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    permission_classes = [IsAuthenticated, power_required(Power.CATALOGUE, reads_open=True)]
     serializer_class = ProductSerializer
     queryset = Product.objects.all()
     filter_backends = [DjangoFilterBackend]
@@ -129,6 +111,12 @@ class LicenseTransferView(APIView):
     @extend_schema(
         request=LicenseTransferSerializer, responses={201: LicenseTransferResultSerializer, **errors(400, 401, 403)},
         summary="Move licenses between Virtual Accounts of one Smart Account (all lines or none)",
+        description=(
+            "All lines move or none does. A refused line answers 400 with its errors keyed "
+            "`lines.<i>.<field>`, where `<i>` is the line's 0-based position in `lines` and `<field>` is "
+            "`sku`, `quantity` or `non_field_errors` (for example `lines.2.quantity`: not enough free "
+            "licenses of that product in the source)."
+        ),
     )
     def post(self, request: Request) -> Response:
         data = validated_data(LicenseTransferSerializer, request)

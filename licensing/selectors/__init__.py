@@ -1,8 +1,9 @@
 """Reads of licensing data for pages, the API and the services, one module per subject: pools
 (one Virtual Account's own pool and its standing), licenses (the scope of a read, roll-ups over
 many VAs, the license tree), products (a product's detail), devices, tokens, classic_licenses
-(PAKs), events, snapshots (usage over time, reconciliation), alerts (preferences) and dashboards
-(compliance at a glance). Each answers in a fixed number of queries.
+(PAKs), snapshots (usage over time,
+reconciliation), alerts (preferences) and dashboards (compliance at a glance). Each answers in
+a fixed number of queries.
 
 This package re-exports each module's interface, so callers write `selectors.devices(...)`; the
 modules import each other, never this package. Selectors never import services."""
@@ -17,7 +18,6 @@ from .dashboards import (
     subscriptions_ending,
 )
 from .devices import devices, silent_devices
-from .events import events
 from .licenses import (
     VirtualAccountLicenses,
     license_summary,
@@ -59,8 +59,6 @@ __all__ = [
     "tokens",
     # classic licenses
     "classic_licenses",
-    # events
-    "events",
     # snapshots
     "PERIOD_MAX_DAYS", "check_period", "UsageSeries", "usage_series", "ReconciliationLine", "reconciliation",
     # alerts

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.event_log import events
 from accounts.models import Event, SmartAccount, User, VirtualAccount
 
 from ..models import Device, Entitlement, Shortage
 from .devices import silent_devices
-from .events import events
 from .licenses import license_summary, virtual_accounts_in_scope
 from .pools import LicenseLine, active_entitlements
 from .snapshots import UsageSeries, usage_series

@@ -8,11 +8,11 @@ from django.db.models import BooleanField, Case, IntegerField, OuterRef, Q, Quer
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from accounts.event_log import events
 from accounts.models import Event, SmartAccount, User, VirtualAccount
 
 from ..models import Device, DeviceUsage, Entitlement, Product
 from .devices import devices
-from .events import events
 from .pools import CONSUMPTION_ORDER
 
 

@@ -8,7 +8,21 @@ through the outbox.
 This package re-exports each module's interface, so callers write `services.token_create(...)`.
 Helpers one module lends another (`_checks`, `pools.pool_lock_query`, `alerts.account_url`) are
 imported from their module, inside the package only; the modules import each other, never this
-package. Services read through `licensing.selectors`; selectors never import services."""
+package. Services read through `licensing.selectors`; selectors never import services.
+
+Lock order (PostgreSQL; SQLite serialises every write). A write takes its row locks in this
+order, each kind by ascending id, and never one of an earlier kind after a later one: order
+lines (orders lock their lines first), a device (usage reports, moves and removals lock it
+before its pool), Smart Accounts, Virtual Accounts (a VA's row is its pool's lock), then the
+rows in them (registration tokens, PAKs, entitlements). The Smart Account row's mode says who
+waits for whom: tree writes (`virtual_accounts._lock_tree`) and status changes FOR UPDATE; role
+changes and holding-account memberships (`roles._lock_roles`) NO KEY UPDATE; a service acting for a user SHARE (licensing's
+`pool_lock` or `account_hold`, `acting=True`), so a grant or revocation waits for that work, and work that
+gets its lock after one re-checks the actor's right then and is refused (403); the system's
+writers (usage reports, registrations, deposits) KEY SHARE. Each service re-reads what it
+locked: a row gone meanwhile is a 404 (the object the request names) or a field-keyed 400.
+(Activating an account provisions its waiting lines under its FOR UPDATE lock: no line-first
+writer can target a new account.)"""
 from ._checks import MAX_COUNT
 from .alerts import ALERT_FLAGS, alert_preferences_update, alert_recipients, alerts_daily_queue
 from .catalogue import (
@@ -29,8 +43,8 @@ from .classic_licenses import (
 )
 from .compliance import compliance_reconcile, compliance_update
 from .devices import DEVICE_SECRET_PREFIX, device_authenticate, device_move, device_register, device_remove
-from .entitlements import MAX_ENTITLEMENT_QUANTITY, TransferLine, entitlement_deposit, license_transfer
-from .pools import pool_lock
+from .entitlements import MAX_ENTITLEMENT_QUANTITY, MAX_TRANSFER_LINES, TransferLine, entitlement_deposit, license_transfer
+from .pools import account_hold, pool_lock
 from .snapshots import usage_snapshot_take
 from .tokens import TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TOKEN_PREFIX, token_create, token_revoke
 from .usage import MAX_REPORT_ITEMS, UsageItem, device_report_usage
@@ -40,9 +54,9 @@ __all__ = [
     "SKU_PATTERN", "MAX_TERM_MONTHS", "PRODUCT_UPDATABLE", "normalise_sku", "product_validate", "product_create",
     "product_update",
     # entitlements
-    "MAX_ENTITLEMENT_QUANTITY", "TransferLine", "entitlement_deposit", "license_transfer",
+    "MAX_ENTITLEMENT_QUANTITY", "MAX_TRANSFER_LINES", "TransferLine", "entitlement_deposit", "license_transfer",
     # pools
-    "pool_lock",
+    "pool_lock", "account_hold",
     # compliance
     "compliance_update", "compliance_reconcile",
     # tokens

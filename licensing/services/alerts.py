@@ -13,13 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import Role, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
+from accounts.models import EventAction, SmartAccount, SmartAccountKind, User, VirtualAccount, email_domain
 from accounts.permissions import ADMINISTER
+from accounts.selectors import sa_admin_emails
 from accounts.services import event_record, notification_queue
 
 from .. import selectors
 from ..models import AlertPreferences, Device
 from ._checks import clean_quantity
+from .pools import account_hold
 
 ALERT_FLAGS = ("insufficient_licenses", "silent_devices", "expiring_subscriptions", "holding_lines_waiting", "daily_summary")
 
@@ -37,6 +39,10 @@ def alert_preferences_update(*, smart_account: SmartAccount, actor: User | None,
     unknown = set(changes) - set(ALERT_FLAGS) - {"expiry_windows", "extra_recipients"}
     if unknown:
         raise ValidationError({name: "Unknown setting." for name in sorted(unknown)})
+    # The package's lock order (the account, then its rows); the right again, under the lock.
+    account_hold(smart_accounts=[smart_account], acting=actor is not None)
+    if actor is not None and not permissions.can(actor, ADMINISTER, smart_account):
+        raise permissions.refusal(actor, "Only the account's admins change its alerts.")
     preferences = AlertPreferences.objects.select_for_update().filter(smart_account=smart_account).first() or AlertPreferences(
         smart_account=smart_account
     )
@@ -62,7 +68,7 @@ def alert_preferences_update(*, smart_account: SmartAccount, actor: User | None,
     preferences.updated_by = actor if actor is not None and actor.pk else None
     preferences.save()
     event_record(
-        smart_account=smart_account, action="alerts.updated", actor=actor, obj=preferences,
+        smart_account=smart_account, action=EventAction.ALERTS_UPDATED, actor=actor, obj=preferences,
         detail={**{flag: getattr(preferences, flag) for flag in ALERT_FLAGS}, "expiry_windows": preferences.expiry_windows,
                 "extra_recipients": preferences.extra_recipients},
     )
@@ -118,12 +124,7 @@ def alert_recipients(smart_account: SmartAccount, alert: str) -> list[str]:
 
 
 def _admin_emails(smart_account: SmartAccount) -> list[str]:
-    return list(
-        User.objects.filter(
-            smartaccountrole__content_object=smart_account, smartaccountrole__permission__codename=Role.SA_ADMIN,
-            is_active=True,
-        ).values_list("email", flat=True)
-    )
+    return sa_admin_emails(smart_account)
 
 
 def account_url(smart_account: SmartAccount) -> str:

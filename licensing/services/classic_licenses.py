@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import SmartAccount, User, VirtualAccount
+from accounts.models import EventAction, SmartAccount, User, VirtualAccount
 from accounts.permissions import OPERATE
 from accounts.services import event_record
 from lib.dates import add_months
@@ -17,6 +17,7 @@ from lib.dates import add_months
 from ..models import ClassicLicense, Entitlement, EntitlementSource, LicenseKind, Product
 from ._checks import clean_text, require
 from .entitlements import entitlement_deposit
+from .pools import account_hold, pool_lock
 
 LICENSE_KEY_SALT = "licensing.classic_license"
 
@@ -35,7 +36,7 @@ def classic_license_create(
     pak = ClassicLicense.objects.create(
         smart_account=smart_account, product=product, quantity=int(quantity), pak=_new_pak(), source_ref=source_ref[:100]
     )
-    event_record(smart_account=smart_account, action="pak.issued", actor=actor, obj=pak,
+    event_record(smart_account=smart_account, action=EventAction.PAK_ISSUED, actor=actor, obj=pak,
                  detail={"sku": product.sku, "quantity": pak.quantity, "source_ref": source_ref})
     return pak
 
@@ -51,7 +52,10 @@ def classic_license_register(*, pak: ClassicLicense, serial_number: str, actor: 
     (`classic_license_verify` checks it). A PAK registers once."""
     require(actor, OPERATE, pak, "You may not register this account's PAKs.")
     serial = clean_text(serial_number, field="serial_number", label="A serial number", max_length=100)
+    # The package's lock order: the account, then the PAK; the right is read again under them.
+    account_hold(smart_accounts=[pak.smart_account_id], acting=actor is not None)
     locked = _lock_pak(pak)
+    require(actor, OPERATE, locked, "You may not register this account's PAKs.")
     now = timezone.now()
     key = signing.dumps(
         {"pak": locked.pak, "sku": locked.product.sku, "quantity": locked.quantity, "serial_number": serial,
@@ -61,7 +65,7 @@ def classic_license_register(*, pak: ClassicLicense, serial_number: str, actor: 
     locked.device_serial, locked.license_key, locked.registered_at = serial, key, now
     locked.save(update_fields=["device_serial", "license_key", "registered_at"])
     event_record(
-        smart_account=locked.smart_account, action="pak.registered", actor=actor, obj=locked,
+        smart_account=locked.smart_account, action=EventAction.PAK_REGISTERED, actor=actor, obj=locked,
         detail={"pak": locked.pak, "sku": locked.product.sku, "quantity": locked.quantity, "serial_number": serial},
     )
     return key
@@ -87,9 +91,17 @@ def classic_license_convert(*, pak: ClassicLicense, virtual_account: VirtualAcco
     account: the PAK's quantity, perpetual, or starting today for a subscription product."""
     require(actor, OPERATE, pak, "You may not convert this account's PAKs.")
     require(actor, OPERATE, virtual_account, f"You may not deposit licenses into {virtual_account.name}.")
-    locked = _lock_pak(pak)
-    if virtual_account.smart_account_id != locked.smart_account_id:
+    if virtual_account.smart_account_id != pak.smart_account_id:
         raise ValidationError({"virtual_account": "A PAK converts into a Virtual Account of its own Smart Account."})
+    # The package's lock order: the account and the VA's pool, then the PAK; the rights are
+    # read again under them (a revocation waits for this, or is seen).
+    va = pool_lock([virtual_account], acting=actor is not None).get(virtual_account.pk)
+    if va is None:
+        raise ValidationError({"virtual_account": "That Virtual Account no longer exists."})
+    locked = _lock_pak(pak)
+    require(actor, OPERATE, locked, "You may not convert this account's PAKs.")
+    require(actor, OPERATE, va, f"You may not deposit licenses into {va.name}.")
+    virtual_account = va
     smart = locked.product.smart_equivalent
     if smart is None:
         raise ValidationError({"pak": f"{locked.product.sku} has no smart equivalent; its PAKs can only be registered."})
@@ -104,7 +116,7 @@ def classic_license_convert(*, pak: ClassicLicense, virtual_account: VirtualAcco
     locked.converted_at, locked.converted_to = timezone.now(), virtual_account
     locked.save(update_fields=["converted_at", "converted_to"])
     event_record(
-        smart_account=locked.smart_account, action="pak.converted", actor=actor, virtual_account=virtual_account,
+        smart_account=locked.smart_account, action=EventAction.PAK_CONVERTED, actor=actor, virtual_account=virtual_account,
         obj=locked, detail={"pak": locked.pak, "sku": locked.product.sku, "to_sku": smart.sku,
                             "quantity": locked.quantity, "to": virtual_account.name},
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import SmartAccountKind, User, VirtualAccount
+from accounts.models import EventAction, SmartAccountKind, User, VirtualAccount
 from accounts.services import event_record, notification_queue
 
 from .. import selectors
@@ -64,7 +64,7 @@ def _announce(shortage: Shortage, line: selectors.LicenseLine, *, started: bool,
         "sku": line.product.sku, "product": line.product.name, "virtual_account_name": va.name,
         "purchased": line.purchased, "in_use": line.in_use, "shortage": line.shortage, "cause": cause,
     }
-    action = "compliance.shortage_started" if started else "compliance.shortage_cleared"
+    action = EventAction.COMPLIANCE_SHORTAGE_STARTED if started else EventAction.COMPLIANCE_SHORTAGE_CLEARED
     event_record(smart_account=sa, action=action, actor=actor, virtual_account=va, obj=shortage, detail=detail)
     recipients = alert_recipients(sa, "insufficient_licenses")
     if recipients:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import User, VirtualAccount
+from accounts.models import EventAction, User, VirtualAccount
 from accounts.permissions import OPERATE
 from accounts.services import event_record
 from accounts.validators import refuse_control_characters
@@ -18,7 +18,7 @@ from accounts.validators import refuse_control_characters
 from ..models import Device, DeviceUsage, Product, RegistrationToken, TokenStatus
 from ._checks import check_pool_account, clean_text, require
 from .compliance import compliance_update
-from .pools import pool_lock
+from .pools import account_hold, pool_lock
 
 DEVICE_SECRET_PREFIX = "sld_"
 
@@ -50,6 +50,10 @@ def device_register(
     device queue on its row lock (a device's secret works once: the next one finds it rotated).
     Of two first registrations of one serial at once, one creates the device; the other meets the
     unique constraint (IntegrityError) and becomes a re-registration, which claims its own use.
+    Locks follow the package's order: the device (re-registration), then the account and the
+    token's VA (KEY SHARE, `account_hold`: no tree write, so no VA delete and its cascade to
+    the token, runs meanwhile), then the token's row (the claim). A token gone with its VA
+    before the hold was granted is "Unknown registration token." (400), never a 500.
     """
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, str] = {}
@@ -90,15 +94,22 @@ def device_register(
         )
         if device is None:  # unknown, rotated already, or another device's: no hint which
             raise ValidationError({"device_secret": "This is not the current secret of a device with this serial number."})
+        account_hold(virtual_accounts=[device.virtual_account_id])  # the device holds its VA (PROTECT)
         check_pool_account(device.virtual_account, field="device_secret", doing="register")
         return _device_reregister(device, secret=secret, cleaned=cleaned, token=None, now=now), secret, False
 
+    device = Device.objects.select_for_update().filter(
+        virtual_account_id=row.virtual_account_id, serial_number=serial
+    ).first()
+    va = account_hold(virtual_accounts=[row.virtual_account_id]).get(row.virtual_account_id)
+    row = _token_fresh(row.pk) if va is not None else None
+    if row is None:  # deleted with its Virtual Account while this waited
+        raise ValidationError({"token": "Unknown registration token."})
     if row.status_at(now) in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
         raise _token_refusal(row, now)
-    va = row.virtual_account
+    row.virtual_account = va
     check_pool_account(va, field="token", doing="register")
 
-    device = Device.objects.select_for_update().filter(virtual_account=va, serial_number=serial).first()
     if device is None:
         try:
             with transaction.atomic():
@@ -111,10 +122,14 @@ def device_register(
         except IntegrityError:
             # The same serial registered at the same moment: theirs won (and this savepoint's
             # claim is undone); this is a re-registration, which claims a use of its own below.
-            device = Device.objects.select_for_update().get(virtual_account=va, serial_number=serial)
+            # (A device locked after the account: this holds only KEY SHARE locks, which no
+            # device holder waits for.)
+            device = Device.objects.select_for_update().filter(virtual_account=va, serial_number=serial).first()
+            if device is None:  # registered and removed again meanwhile
+                raise ValidationError({"serial_number": "This device was registered and removed meanwhile; try again."})
         else:
             event_record(
-                smart_account=va.smart_account, action="device.registered", virtual_account=va, obj=device,
+                smart_account=va.smart_account, action=EventAction.DEVICE_REGISTERED, virtual_account=va, obj=device,
                 detail={"serial_number": serial, "hostname": device.hostname, "product_id": device.product_id,
                         "token": row.prefix},
             )
@@ -140,8 +155,14 @@ def _token_use_claim(token: RegistrationToken, now: datetime.datetime) -> None:
         .update(use_count=F("use_count") + 1)
     )
     if not claimed:
-        token.refresh_from_db()
-        raise _token_refusal(token, now)
+        fresh = _token_fresh(token.pk)
+        if fresh is None:
+            raise ValidationError({"token": "Unknown registration token."})
+        raise _token_refusal(fresh, now)
+
+
+def _token_fresh(token_id: int) -> RegistrationToken | None:
+    return RegistrationToken.objects.filter(pk=token_id).first()
 
 
 def _token_refusal(token: RegistrationToken, now: datetime.datetime) -> ValidationError:
@@ -166,7 +187,7 @@ def _device_reregister(
     device.save(update_fields=["secret_hash", "hostname", "product_id", "last_contact_at"])
     va = device.virtual_account
     event_record(
-        smart_account=va.smart_account, action="device.reregistered", virtual_account=va, obj=device,
+        smart_account=va.smart_account, action=EventAction.DEVICE_REREGISTERED, virtual_account=va, obj=device,
         detail={"serial_number": device.serial_number, "hostname": device.hostname, "product_id": device.product_id,
                 "token": token.prefix if token is not None else None},
     )
@@ -193,7 +214,8 @@ def device_move(*, device: Device, virtual_account: VirtualAccount, actor: User 
     locked = _lock_device(device)
     if locked.virtual_account_id == virtual_account.pk:
         raise ValidationError({"virtual_account": f"The device is in {virtual_account.name} already."})
-    pools = pool_lock([locked.virtual_account_id, virtual_account.pk])
+    # The actor's right is checked on the locked rows: a revocation waits for this, or is seen.
+    pools = pool_lock([locked.virtual_account_id, virtual_account.pk], acting=actor is not None)
     source, target = pools[locked.virtual_account_id], pools.get(virtual_account.pk)
     if target is None:
         raise ValidationError({"virtual_account": "That Virtual Account no longer exists."})
@@ -214,7 +236,7 @@ def device_move(*, device: Device, virtual_account: VirtualAccount, actor: User 
         compliance_update(virtual_account=source, products=products, actor=actor, cause=cause)
         compliance_update(virtual_account=target, products=products, actor=actor, cause=cause)
     event_record(
-        smart_account=source.smart_account, action="device.moved", actor=actor, virtual_account=target, obj=locked,
+        smart_account=source.smart_account, action=EventAction.DEVICE_MOVED, actor=actor, virtual_account=target, obj=locked,
         detail={"serial_number": locked.serial_number, "from": source.name, "from_virtual_account": source.pk,
                 "to": target.name, "to_virtual_account": target.pk},
     )
@@ -225,13 +247,13 @@ def device_move(*, device: Device, virtual_account: VirtualAccount, actor: User 
 def device_remove(*, device: Device, actor: User | None) -> None:
     """Remove a device: its usage is freed from its pool (which may leave shortage)."""
     locked = _lock_device(device)
-    require(actor, OPERATE, locked.virtual_account, f"You may not remove devices from {locked.virtual_account.name}.")
-    va = pool_lock([locked.virtual_account_id])[locked.virtual_account_id]
+    va = pool_lock([locked.virtual_account_id], acting=actor is not None)[locked.virtual_account_id]
+    require(actor, OPERATE, va, f"You may not remove devices from {va.name}.")
     usage = _device_usage(locked)
     products = list(Product.objects.filter(pk__in=list(usage))) if usage else []
     detail = {"serial_number": locked.serial_number, "hostname": locked.hostname, "product_id": locked.product_id,
               "usage": [{"sku": p.sku, "count": usage[p.pk]} for p in products]}
-    event_record(smart_account=va.smart_account, action="device.removed", actor=actor, virtual_account=va, obj=locked,
+    event_record(smart_account=va.smart_account, action=EventAction.DEVICE_REMOVED, actor=actor, virtual_account=va, obj=locked,
                  detail=detail)
     serial = locked.serial_number
     locked.delete()

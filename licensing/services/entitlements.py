@@ -12,7 +12,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import User, VirtualAccount
+from accounts.models import EventAction, User, VirtualAccount
 from accounts.permissions import OPERATE
 from accounts.services import event_record
 from accounts.validators import clean_day
@@ -27,6 +27,7 @@ from .pools import pool_lock
 
 # --- deposits -----------------------------------------------------------------------------
 
+MAX_TRANSFER_LINES = 100  # the products of one transfer (the API refuses more before parsing them)
 MAX_ENTITLEMENT_QUANTITY = 2**31 - 1  # the column's (a PositiveIntegerField)
 
 
@@ -65,7 +66,7 @@ def entitlement_deposit(
         source_ref=source_ref[:100], starts_on=starts_on, ends_on=ends_on,
     )
     event_record(
-        smart_account=virtual_account.smart_account, action="licenses.deposited", actor=actor,
+        smart_account=virtual_account.smart_account, action=EventAction.LICENSES_DEPOSITED, actor=actor,
         virtual_account=virtual_account, obj=entitlement,
         detail={"sku": product.sku, "quantity": entitlement.quantity, "source": source, "source_ref": source_ref,
                 "ends_on": ends_on.isoformat() if ends_on else None},
@@ -100,18 +101,19 @@ def license_transfer(
     """
     if from_virtual_account.pk == to_virtual_account.pk:
         raise ValidationError({"to_virtual_account": "Choose a Virtual Account other than the one the licenses are in."})
-    if actor is not None:
-        for va in (from_virtual_account, to_virtual_account):
-            if not permissions.can(actor, OPERATE, va):
-                raise permissions.refusal(actor, f"You may not move licenses in or out of {va.name}.")
+    _require_transfer_right(actor, from_virtual_account, to_virtual_account)
     _check_transfer_accounts(from_virtual_account, to_virtual_account)
     wanted, line_indexes = _transfer_lines(lines)
 
-    locked = pool_lock([from_virtual_account, to_virtual_account])
-    if len(locked) != 2:
-        raise ValidationError({"from_virtual_account": "That Virtual Account no longer exists."})
+    locked = pool_lock([from_virtual_account, to_virtual_account], acting=actor is not None)
+    for field, va in (("from_virtual_account", from_virtual_account), ("to_virtual_account", to_virtual_account)):
+        if va.pk not in locked:
+            raise ValidationError({field: "That Virtual Account no longer exists."})
     source, target = locked[from_virtual_account.pk], locked[to_virtual_account.pk]
-    _check_transfer_accounts(source, target)  # again, on the locked rows
+    # Again, on the locked rows: the right too, so that a role revoked while this waited (or
+    # since the check above) refuses it; a revocation from now on waits for this commit.
+    _require_transfer_right(actor, source, target)
+    _check_transfer_accounts(source, target)
 
     today = timezone.localdate()
     positions = selectors.pool_positions(source, [product for product, _ in wanted], on=today)
@@ -155,7 +157,7 @@ def license_transfer(
     # dates and source_ref (their `transferred_from` link is cleared with the row, by the FK).
     Entitlement.objects.filter(pk__in=emptied).delete()
     event_record(
-        smart_account=source.smart_account, action="licenses.transferred", actor=actor, virtual_account=source,
+        smart_account=source.smart_account, action=EventAction.LICENSES_TRANSFERRED, actor=actor, virtual_account=source,
         detail={
             "from": source.name, "from_virtual_account": source.pk,
             "to": target.name, "to_virtual_account": target.pk,
@@ -168,6 +170,13 @@ def license_transfer(
     return list(
         Entitlement.objects.filter(pk__in=created_ids).select_related("product", "virtual_account").order_by("pk")
     )
+
+
+def _require_transfer_right(actor: User | None, source: VirtualAccount, target: VirtualAccount) -> None:
+    if actor is not None:
+        for va in (source, target):
+            if not permissions.can(actor, OPERATE, va):
+                raise permissions.refusal(actor, f"You may not move licenses in or out of {va.name}.")
 
 
 def _check_transfer_accounts(source: VirtualAccount, target: VirtualAccount) -> None:
@@ -202,6 +211,8 @@ def _transfer_lines(lines: Sequence[TransferLine]) -> tuple[list[tuple[Product, 
     and quantities below 1 are refused, keyed by their line."""
     if not lines:
         raise ValidationError({"lines": "Choose at least one product and quantity to transfer."})
+    if len(lines) > MAX_TRANSFER_LINES:  # refused before any line is looked at
+        raise ValidationError({"lines": f"A transfer has at most {MAX_TRANSFER_LINES} lines; this one has {len(lines)}."})
     raw: list[tuple[Product | str, Any]] = []
     for index, line in enumerate(lines):
         if isinstance(line, dict):

@@ -7,15 +7,17 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User, VirtualAccount
+from accounts.models import EventAction, User, VirtualAccount
 from accounts.permissions import OPERATE
 from accounts.services import event_record
 from accounts.validators import refuse_control_characters
 
 from ..models import RegistrationToken
 from ._checks import MAX_COUNT, check_pool_account, clean_quantity, require
+from .pools import account_hold
 
 TOKEN_PREFIX = "slrt_"
 TOKEN_DEFAULT_DAYS = 30
@@ -61,6 +63,13 @@ def token_create(
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    # Under the account's lock (package lock order), on the VA as it is now: a VA deleted
+    # meanwhile is a 404, and the actor's right is read again (a revocation waits for this).
+    va = account_hold(virtual_accounts=[va], acting=actor is not None).get(va.pk)
+    if va is None:
+        raise Http404("No Virtual Account found.")
+    require(actor, OPERATE, va, f"You may not create registration tokens in {va.name}.")
+    check_pool_account(va, field="virtual_account", doing="register")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = RegistrationToken.objects.create(
         virtual_account=va, description=description, prefix=raw[:12], token_hash=RegistrationToken.hash(raw),
@@ -68,7 +77,7 @@ def token_create(
         expires_at=timezone.now() + datetime.timedelta(days=days), max_uses=uses,
     )
     event_record(
-        smart_account=va.smart_account, action="token.created", actor=actor, virtual_account=va, obj=token,
+        smart_account=va.smart_account, action=EventAction.TOKEN_CREATED, actor=actor, virtual_account=va, obj=token,
         detail={"prefix": token.prefix, "description": description, "expires_at": token.expires_at.isoformat(),
                 "max_uses": uses},
     )
@@ -86,12 +95,19 @@ def _whole_number(value, *, field: str, label: str, low: int, high: int) -> int:
 def token_revoke(*, token: RegistrationToken, actor: User | None) -> RegistrationToken:
     """Revoke a token: no device registers with it any more (registered devices stay)."""
     require(actor, OPERATE, token.virtual_account, "You may not revoke registration tokens here.")
+    # Locked in the package's order (account, VA, then the token's row by the update below);
+    # the right is read again under the lock, the token again after it (gone with its VA: 404).
+    va = account_hold(virtual_accounts=[token.virtual_account_id], acting=actor is not None).get(token.virtual_account_id)
+    if va is None or not RegistrationToken.objects.filter(pk=token.pk).exists():
+        raise Http404("No registration token found.")
+    require(actor, OPERATE, va, "You may not revoke registration tokens here.")
+    token.virtual_account = va
     now = timezone.now()
     if not RegistrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
         raise ValidationError({"token": "This token was revoked already."})
     token.revoked_at = now
     event_record(
-        smart_account=token.virtual_account.smart_account, action="token.revoked", actor=actor,
+        smart_account=token.virtual_account.smart_account, action=EventAction.TOKEN_REVOKED, actor=actor,
         virtual_account=token.virtual_account, obj=token, detail={"prefix": token.prefix, "use_count": token.use_count},
     )
     return token

@@ -22,6 +22,7 @@ from .compliance import compliance_update
 from .pools import pool_lock_query
 
 MAX_REPORT_ITEMS = 1000
+MAX_SKUS_NAMED = 5  # in an error about SKUs: the first few by name, then the count
 UsageItem = dict[str, Any]
 
 
@@ -64,6 +65,12 @@ def device_report_usage(*, device: Device, usage: Sequence[UsageItem]) -> list[t
     return [(product.sku, standing[pid].line.status) for pid, (product, _) in report.items()]
 
 
+
+def _first_few(skus: list[str]) -> str:
+    """A report of 1,000 made-up SKUs is refused in one line, not a list of 1,000."""
+    more = len(skus) - MAX_SKUS_NAMED
+    return ", ".join(skus[:MAX_SKUS_NAMED]) + (f" and {more} more" if more > 0 else "")
+
 def _usage_report(usage) -> dict[int, tuple[Product, int]]:
     """{product id: (product, count)} in the report's order, or a ValidationError keyed `usage`
     naming every problem (unknown SKUs by name)."""
@@ -91,12 +98,12 @@ def _usage_report(usage) -> dict[int, tuple[Product, int]]:
     skus = [sku for sku, _ in items]
     twice = sorted(sku for sku, n in Counter(skus).items() if n > 1)
     if twice:
-        errors.append(f"Each SKU is reported once, with its total count; named more than once: {', '.join(twice)}.")
+        errors.append(f"Each SKU is reported once, with its total count; named more than once: {_first_few(twice)}.")
     found = Product.objects.annotate(usku=Upper("sku")).filter(usku__in=set(skus)).order_by() if skus else []
     by_sku = {p.usku: p for p in found}
     unknown = sorted(set(skus) - set(by_sku))
     if unknown:
-        errors.append(f"Unknown SKU{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+        errors.append(f"Unknown SKU{'s' if len(unknown) > 1 else ''}: {_first_few(unknown)}.")
     classic = sorted(sku for sku, p in by_sku.items() if p.license_kind != LicenseKind.SMART)
     if classic:
         errors.append(f"Classic (PAK) products are not consumed from a pool: {', '.join(classic)}.")

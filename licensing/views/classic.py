@@ -14,12 +14,14 @@ from accounts import permissions
 from accounts.models import SmartAccountKind
 from accounts.permissions import OPERATE, VIEW
 from lib.forms import run_service
+from lib.tables import is_filtered, records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..filtersets import ClassicLicenseFilterSet
 from ..forms import ClassicLicenseConvertForm, ClassicLicenseRegisterForm
 from ..models import ClassicLicense
-from .scope import is_filtered, page_scope, paginate
+from ..tables import ClassicLicenseTable
+from .scope import PER_PAGE, export_name, page_scope
 
 
 @require_GET
@@ -29,8 +31,12 @@ def classic_license_list(request: HttpRequest, sa_pk: int) -> HttpResponse:
     if not scope.sees_account_wide:
         raise PermissionDenied("Classic licenses belong to the account as a whole: they need a role on the whole account.")
     filterset = ClassicLicenseFilterSet(request.GET or None, queryset=selectors.classic_licenses(scope.smart_account))
+    table = ClassicLicenseTable(filterset.qs)
+    if wants_csv(request):
+        return table_csv_response(table_configure(request, table), export_name(scope, "paks"))
     context = {
-        "scope": scope, "active": "paks", "filterset": filterset, "page_obj": paginate(request, filterset.qs),
+        "scope": scope, "active": "paks", "filterset": filterset, "table": table,
+        "page_obj": records_page(table_configure(request, table, per_page=PER_PAGE)),
         "is_filtered": is_filtered(request), "can_operate": permissions.can(request.user, OPERATE, scope.smart_account),
     }
     return render(request, "licensing/classic_license_list.html", context)

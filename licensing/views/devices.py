@@ -14,12 +14,14 @@ from accounts import permissions
 from accounts.permissions import OPERATE
 from lib.forms import form_add_service_errors
 from lib.ids import id_from_text
+from lib.tables import is_filtered, records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..filtersets import DeviceFilterSet
 from ..forms import DeviceMoveForm
 from ..models import Device, DeviceUsage, LicenseKind, Product
-from .scope import is_filtered, next_or, page_scope, paginate
+from ..tables import DeviceTable
+from .scope import PER_PAGE, export_name, next_or, page_scope
 
 
 @require_GET
@@ -35,12 +37,15 @@ def device_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | Non
     products = Product.objects.filter(license_kind=LicenseKind.SMART, pk__in=in_use).order_by("sku")
     filterset = DeviceFilterSet(request.GET or None, queryset=selectors.devices(scope.virtual_accounts),
                                 virtual_accounts=scope.virtual_accounts, products=products)
-    page_obj = paginate(request, filterset.qs)
     operable_ids = set(scope.operable.values_list("pk", flat=True))
+    table = DeviceTable(filterset.qs, exclude=() if operable_ids else ("choose", "actions"))
+    if wants_csv(request):
+        return table_csv_response(table_configure(request, table), export_name(scope, "devices"))
+    page_obj = records_page(table_configure(request, table, per_page=PER_PAGE))
     for device in page_obj.object_list:
         device.can_operate = device.virtual_account_id in operable_ids
     context = {
-        "scope": scope, "active": "devices", "filterset": filterset, "page_obj": page_obj,
+        "scope": scope, "active": "devices", "filterset": filterset, "page_obj": page_obj, "table": table,
         "is_filtered": is_filtered(request), "can_operate": bool(operable_ids),
     }
     return render(request, "licensing/device_list.html", context)

@@ -17,11 +17,13 @@ from accounts.models import VirtualAccount
 from lib.csv import csv_response
 from lib.forms import form_add_service_errors
 from lib.ids import id_from_text
+from lib.tables import is_filtered, table_configure
 
 from .. import selectors, services
 from ..forms import LicenseFilterForm, TransferForm, TransferLineFormSet
 from ..models import LicenseKind, Product
-from .scope import Scope, export_name, is_filtered, page_scope, paginate
+from ..tables import LicenseTable
+from .scope import Scope, export_name, page_scope, paginate
 
 
 @dataclass
@@ -82,8 +84,11 @@ def license_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | No
     form, lines, all_lines = _license_lines(request, scope, selectors.license_tree_summary(license_tree))
     family = form.cleaned_data.get("family") if form.is_bound and form.is_valid() else ""
     tree = _tree_rows(license_tree, keep=lambda line: not family or line.product.family == family)
+    for line in lines:
+        line.row_class = "table-danger" if line.shortage else ""
+    table = table_configure(request, LicenseTable(lines, caption=f"Licenses per product in {scope.label}"))
     context = {
-        "scope": scope, "active": "licenses", "form": form, "lines": lines, "has_lines": bool(all_lines),
+        "scope": scope, "active": "licenses", "form": form, "lines": lines, "has_lines": bool(all_lines), "table": table,
         "is_filtered": is_filtered(request), "tree": tree if len(tree) > 1 else [],
         "totals": {
             "products": len(lines), "shortage": sum(1 for line in lines if line.shortage),
@@ -99,6 +104,7 @@ def license_list(request: HttpRequest, sa_pk: int | None = None, va_pk: int | No
 def license_export(request: HttpRequest, sa_pk: int | None = None, va_pk: int | None = None) -> StreamingHttpResponse:
     scope = page_scope(request, sa_pk, va_pk)
     _, lines, _ = _license_lines(request, scope)
+    lines = [row.record for row in table_configure(request, LicenseTable(lines)).rows]  # in the page's sort
     header = ["sku", "name", "family", "purchased", "in_use", "available", "shortage", "status"]
     rows = ([line.sku, line.product.name, line.product.family, line.purchased, line.in_use, line.available,
              line.shortage, line.status] for line in lines)

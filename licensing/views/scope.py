@@ -22,7 +22,6 @@ from .. import selectors
 
 
 PER_PAGE = 25
-EVENTS_PER_PAGE = 50
 
 
 class ScopeUrls:

@@ -14,12 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.permissions import OPERATE
 from lib.forms import run_service
+from lib.tables import is_filtered, records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..filtersets import TokenFilterSet
 from ..forms import TokenCreateForm
 from ..models import RegistrationToken
-from .scope import Scope, is_filtered, next_or, page_scope, paginate
+from ..tables import TokenTable
+from .scope import PER_PAGE, Scope, export_name, next_or, page_scope
 
 
 NEW_TOKEN_SESSION_KEY = "licensing_new_token"
@@ -32,7 +34,10 @@ def _render_tokens(request: HttpRequest, scope: Scope, *, form: TokenCreateForm 
     # A token is a pool's secret: listed where the user may operate (users up), as in the API.
     tokens = selectors.tokens(scope.operable)
     filterset = TokenFilterSet(request.GET or None, queryset=tokens)
-    page_obj = paginate(request, filterset.qs)
+    table = TokenTable(filterset.qs)
+    if wants_csv(request) and request.method == "GET":
+        return table_csv_response(table_configure(request, table), export_name(scope, "tokens"))
+    page_obj = records_page(table_configure(request, table, per_page=PER_PAGE))
     if form is None and operable_ids:
         default = scope.virtual_account.pk if scope.virtual_account and scope.virtual_account.pk in operable_ids else None
         if default is None and len(operable_ids) == 1:
@@ -41,7 +46,7 @@ def _render_tokens(request: HttpRequest, scope: Scope, *, form: TokenCreateForm 
     for token in page_obj.object_list:
         token.can_revoke = token.current_status != "revoked"
     context = {
-        "scope": scope, "active": "tokens", "filterset": filterset, "page_obj": page_obj, "form": form,
+        "scope": scope, "active": "tokens", "filterset": filterset, "page_obj": page_obj, "table": table, "form": form,
         "is_filtered": is_filtered(request), "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
         # SITE_URL, not the request's Host header: devices are configured from what this page says.
         "register_url": settings.SITE_URL + reverse("api:device_register"),

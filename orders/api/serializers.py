@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.validators import validate_day_in_range
+from lib.api import BoundedListField
 
 from orders.models import Order, OrderLine, OrderLineState
 from orders.services import MAX_LINES_PER_ORDER
@@ -175,7 +176,7 @@ class OrderCreateSerializer(serializers.Serializer):
 
 
 class OrderShipSerializer(serializers.Serializer):
-    lines = serializers.ListField(
+    lines = BoundedListField(
         child=serializers.IntegerField(), required=False, allow_empty=True, max_length=MAX_LINES_PER_ORDER,
         help_text="Ids of the lines to ship (all or none); default: every line not shipped yet.",
     )
@@ -184,7 +185,7 @@ class OrderShipSerializer(serializers.Serializer):
 
 
 class OrderLineMoveSerializer(serializers.Serializer):
-    lines = serializers.ListField(child=serializers.IntegerField(), allow_empty=True, max_length=MAX_LINES_PER_ORDER,
+    lines = BoundedListField(child=serializers.IntegerField(), allow_empty=True, max_length=MAX_LINES_PER_ORDER,
                                   help_text="Ids of the order lines to move (all or none).")
     smart_account = serializers.IntegerField(help_text="An active customer Smart Account.")
     virtual_account = serializers.IntegerField(

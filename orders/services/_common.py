@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
-from accounts.models import HoldingMembership, Role, SmartAccount, User, VirtualAccount
+from accounts.models import HoldingMembership, SmartAccount, User, VirtualAccount
+from accounts.selectors import sa_admin_emails
 from accounts.services import notification_dispatch_on_commit, notification_queue, object_key
 from lib.ids import storable_ids
 
@@ -39,12 +40,7 @@ def _root_virtual_account(sa: SmartAccount) -> VirtualAccount:
 
 def _sa_admin_emails(sa: SmartAccount) -> list[str]:
     """Who is told about a customer account: its SA admins; before activation, its named contact."""
-    emails = list(
-        User.objects.filter(
-            smartaccountrole__content_object=sa, smartaccountrole__permission__codename=Role.SA_ADMIN,
-            is_active=True,
-        ).values_list("email", flat=True)
-    )
+    emails = sa_admin_emails(sa)
     if not emails and sa.contact_id:
         emails = list(User.objects.filter(pk=sa.contact_id, is_active=True).values_list("email", flat=True))
     return emails

@@ -24,8 +24,10 @@ from accounts.permissions import HOLD, OPERATE
 from accounts.selectors import user_is_verified
 from accounts.services import event_record, object_key
 from lib.ids import storable_ids
+from licensing.services import account_hold
 
 from ..models import OrderLine, OrderLineState
+from ..permissions import is_delegated_contact
 from ..selectors import orders_visible_to
 from ._common import _line_detail, _lock_lines, _Owed, _pk
 from .provisioning import _lock_target_pools, _provision
@@ -104,6 +106,11 @@ def _move(
 
     locked = {line.pk: line for line in _lock_lines(ids)}
     holding_ids = {line.smart_account_id for line in locked.values() if line.state == OrderLineState.HELD}
+    # The lock order: the lines, then the accounts (SHARE: a role change there waits for this),
+    # then the pools. The destination and the actor's rights are read again under these locks:
+    # a role revoked while this waited refuses the move.
+    account_hold(smart_accounts=holding_ids | {sa.pk}, virtual_accounts=[va] if va else [], acting=True)
+    sa, va = _destination(sa.pk, va.pk if va else None)
     may_hold = set(
         permissions.visible_smart_accounts(actor, HOLD).filter(pk__in=holding_ids).values_list("pk", flat=True)
     ) if holding_ids else set()
@@ -185,7 +192,7 @@ def _plan(
             if DELEGATED not in flows:
                 failures[line_id] = "not held in a holding account"
                 continue
-            if not _is_contact(actor, line):
+            if not is_delegated_contact(actor, line):
                 failures[line_id] = f"delegated to {line.order.end_customer_email}; only they choose its account"
             else:
                 if is_contact_verified is None:
@@ -204,10 +211,6 @@ def _plan(
     return plan, failures, forbidden
 
 
-def _is_contact(actor: User, line: OrderLine) -> bool:
-    return actor.email.lower() == line.order.end_customer_email.lower()
-
-
 def _conceal_unseen(
     failures: dict[int, str], forbidden: set[int], locked: dict[int, OrderLine], actor: User, may_hold: set[int]
 ) -> None:
@@ -218,7 +221,7 @@ def _conceal_unseen(
     )
     for line_id in failures:
         line = locked.get(line_id)
-        if line is not None and line_id not in visible and not _is_contact(actor, line) and line.smart_account_id not in may_hold:
+        if line is not None and line_id not in visible and not is_delegated_contact(actor, line) and line.smart_account_id not in may_hold:
             failures[line_id] = UNKNOWN
             forbidden.discard(line_id)
 

@@ -7,19 +7,22 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts import selectors as account_selectors
-from accounts.models import Event
+from accounts.event_log import event_describe
+from accounts.models import Event, EventAction
 from accounts.permissions import HOLD
+from lib.tables import is_filtered, records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..filtersets import OrderFilterSet
 from ..models import Order, OrderLine, OrderLineState
+from ..tables import OrderTable
 
 
 ORDERS_PER_PAGE = 25
@@ -39,16 +42,21 @@ def _order(request: HttpRequest, pk: int) -> Order:
 def order_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     filterset = OrderFilterSet(request.GET or None, queryset=selectors.orders_visible_to(user), user=user)
-    page_obj = Paginator(filterset.qs, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     partner = account_selectors.partner_of(user)
+    # Whose order it is matters to staff and to a distributor (its resellers' orders too).
+    show_partner = permissions.sees_order_partner(user, partner)
+    table = OrderTable(filterset.qs, exclude=() if show_partner else ("partner",))
+    if wants_csv(request):
+        return table_csv_response(table_configure(request, table), f"orders-{timezone.localdate().isoformat()}.csv")
+    page_obj = records_page(table_configure(request, table, per_page=ORDERS_PER_PAGE))
     context = {
         "filterset": filterset,
+        "table": table,
         "page_obj": page_obj,
         "orders": page_obj.object_list,
-        "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "is_filtered": is_filtered(request),
         "partner": partner,
-        # Whose order it is matters to staff and to a distributor (its resellers' orders too).
-        "show_partner": permissions.sees_order_partner(user, partner),
+        "show_partner": show_partner,
         "delegated_count": selectors.delegated_lines_for(user).count(),
         "can_move_held_lines": permissions.can_deposit_order_lines(user),
         "can_ship": permissions.can_ship_orders(user),
@@ -64,36 +72,12 @@ class HistoryEntry:
     summary: str
 
 
-def _history_entry(event: Event, line_number: int | None) -> HistoryEntry:
-    """An event about the order or a line, in words."""
-    d = event.detail or {}
-    titles = {
-        "order.placed": "Order placed",
-        "order_line.shipped": "Shipped",
-        "subscription.started": "Subscription started",
-        "order_line.provisioned": "Licenses deposited",
-        "order_line.moved": "Moved out of the holding account",
-        "order_line.assigned": "Account chosen by the end customer",
-    }
-    title = titles.get(event.action, event.action.replace("_", " ").replace(".", " ").capitalize())
-    where = event.smart_account.name + (f" / {event.virtual_account.name}" if event.virtual_account_id else "")
-    if event.action == "order.placed":
-        numbers = [str(item.get("line")) for item in d.get("lines") or []]
-        summary = f"line{'s' if len(numbers) != 1 else ''} {', '.join(numbers)} for {where}"
-    elif event.action == "order_line.shipped":
-        summary = f"on {d.get('shipped_on', '')} to {where}"
-    elif event.action == "subscription.started":
-        summary = f"runs {d.get('starts_on', '')} to {d.get('ends_on', '')}"
-    elif event.action == "order_line.moved":
-        summary = f"from {d.get('from', '')} to {d.get('to', '')}"
-        if event.smart_account.is_holding:
-            # The same move is logged on both accounts; the customer's row says where it landed.
-            return HistoryEntry(event=event, line_number=line_number, title="", summary="")
-    elif event.action == "order_line.provisioned":
-        summary = f"{d.get('quantity', '')} × {d.get('sku', '')} in {where}"
-    else:
-        summary = where
-    return HistoryEntry(event=event, line_number=line_number, title=title, summary=summary)
+def _history_entry(event: Event, line_number: int | None) -> HistoryEntry | None:
+    """An event about the order or a line, in the event log's words (accounts.event_log)."""
+    if event.action == EventAction.ORDER_LINE_MOVED and event.smart_account.is_holding:
+        return None  # the same move is logged on both accounts; the customer's row says where it landed
+    words = event_describe(event)
+    return HistoryEntry(event=event, line_number=line_number, title=words.title, summary=words.details)
 
 
 @require_GET
@@ -107,7 +91,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         entry for entry in (
             _history_entry(e, line_numbers.get(e.object_id) if e.object_type == OrderLine._meta.model_name else None)
             for e in events
-        ) if entry.title
+        ) if entry is not None
     ]
     # PAK codes are the account's secrets: shown to those who see the account as a whole (not to a VA role).
     account_ids = {line.smart_account_id for line in lines if line.smart_account_id}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,11 +15,13 @@ from accounts import selectors as account_selectors
 from accounts.models import SmartAccount, SmartAccountKind, VirtualAccount
 from accounts.permissions import HOLD
 from accounts.selectors import search_reference
+from lib.tables import is_filtered, records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..filtersets import HeldLineFilterSet
 from ..selectors import holding_stale_days
 from ..forms import LineMoveForm
+from ..tables import HeldLineTable
 from .pickers import where_label
 
 
@@ -32,18 +33,34 @@ LINES_PER_PAGE = 50
 def held_line_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     filterset = HeldLineFilterSet(request.GET or None, queryset=selectors.held_lines_for(user), user=user)
-    page_obj = Paginator(filterset.qs, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    table = HeldLineTable(filterset.qs)
+    if wants_csv(request):
+        return table_csv_response(table_configure(request, table), f"held-lines-{timezone.localdate().isoformat()}.csv")
+    # Sorted as a whole, the lines stay grouped by holding account (one table each).
+    page_obj = records_page(table_configure(request, table, per_page=LINES_PER_PAGE,
+                                            keep_first=("smart_account__name", "smart_account_id")))
     today, stale_days = timezone.localdate(), holding_stale_days()
-    rows = [selectors.held_line_age(line, today, stale_days) for line in page_obj.object_list]
+    rows = []
+    groups: dict[int, list] = {}
+    for line in page_obj.object_list:
+        line.age = selectors.held_line_age(line, today, stale_days)
+        line.row_class = "held-row table-warning held-stale" if line.age.stale else "held-row"
+        rows.append(line.age)
+        groups.setdefault(line.smart_account_id, []).append(line)
     context = {
         "filterset": filterset,
         "page_obj": page_obj,
         "rows": rows,
+        "groups": [
+            {"account": lines[0].smart_account, "count": len(lines),
+             "table": HeldLineTable(lines, sorted_by=table.order_by, caption=f"Held lines in {lines[0].smart_account.name}")}
+            for lines in groups.values()
+        ],
         "stale_days": stale_days,
         "stale_count": sum(1 for row in rows if row.stale),
         # Whether there is any holding account to hold lines in (asked only when nothing is listed).
         "has_holding_account": bool(rows) or permissions.visible_smart_accounts(user, HOLD).exists(),
-        "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "is_filtered": is_filtered(request),
         "partner": account_selectors.partner_of(user),
     }
     return render(request, "orders/held_line_list.html", context)

@@ -1,6 +1,6 @@
 """`EventAction` lists every action the services record (the event log's type filter offers
 exactly these): read from the services' source, so that a new kind of event cannot be recorded
-without being listed."""
+without being listed; and each is written as an `EventAction` constant, never a raw string."""
 import ast
 from pathlib import Path
 
@@ -22,20 +22,33 @@ def service_sources() -> list[str]:
     return sources
 
 
+def _written(node: ast.AST) -> set[str]:
+    """The actions written out as string literals in an expression."""
+    return {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
 def _strings(node: ast.AST) -> set[str]:
     """The actions in an expression, written out or as `EventAction.NAME` (`"a.b" if started else
     EventAction.A_C` gives both)."""
-    written = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     named = {
         EventAction[n.attr].value for n in ast.walk(node)
         if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "EventAction"
     }
-    return written | named
+    return _written(node) | named
 
 
 def recorded_actions(source: str) -> set[str]:
     """The actions passed to `event_record`: written out at the call, or held by a variable of
     the calling function (assigned there, or a parameter filled in by the function's callers)."""
+    return _recorded(source, _strings)
+
+
+def written_actions(source: str) -> set[str]:
+    """The actions passed to `event_record` as raw strings rather than `EventAction` constants."""
+    return _recorded(source, _written)
+
+
+def _recorded(source: str, strings) -> set[str]:
     tree = ast.parse(source)
     functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
     found: set[str] = set()
@@ -45,18 +58,18 @@ def recorded_actions(source: str) -> set[str]:
                 continue
             action = next(k.value for k in call.keywords if k.arg == "action")
             if not isinstance(action, ast.Name):
-                found |= _strings(action)
+                found |= strings(action)
                 continue
             for assign in (n for n in ast.walk(function) if isinstance(n, ast.Assign)):
                 if any(getattr(t, "id", None) == action.id for t in assign.targets):
-                    found |= _strings(assign.value)
+                    found |= strings(assign.value)
             params = [a.arg for a in function.args.args]
             if action.id in params:
                 position = params.index(action.id)
                 for caller in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
                     if getattr(caller.func, "id", None) == function.name:
                         args = [*caller.args[position:position + 1], *(k.value for k in caller.keywords if k.arg == action.id)]
-                        found |= set().union(*(_strings(a) for a in args))
+                        found |= set().union(*(strings(a) for a in args))
     return found
 
 
@@ -67,8 +80,21 @@ def test_every_action_the_services_record_is_an_event_action():
     assert set(EventAction.values) - recorded == set()  # and nothing listed that is never recorded
 
 
+def test_services_record_event_action_constants_never_raw_strings():
+    written = set().union(*(written_actions(source) for source in service_sources()))
+
+    assert written == set()
+
+
 def test_actions_in_a_variable_are_followed_to_where_they_are_written():
-    source = '''
+    assert written_actions(SAMPLE) == {"compliance.shortage_started", "compliance.shortage_cleared",
+                                       "smart_account.suspended"}
+    assert recorded_actions(SAMPLE) == {
+        "compliance.shortage_started", "compliance.shortage_cleared", "smart_account.suspended",
+        "smart_account.reinstated", "role.granted"}
+
+
+SAMPLE = '''
 def _announce(started):
     action = "compliance.shortage_started" if started else "compliance.shortage_cleared"
     event_record(smart_account=sa, action=action)
@@ -85,6 +111,3 @@ def reinstate(sa):
 def grant(sa):
     event_record(smart_account=sa, action=EventAction.ROLE_GRANTED)
 '''
-    assert recorded_actions(source) == {
-        "compliance.shortage_started", "compliance.shortage_cleared", "smart_account.suspended",
-        "smart_account.reinstated", "role.granted"}

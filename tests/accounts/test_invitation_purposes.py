@@ -57,7 +57,7 @@ LANDING_TO = {
 
 @pytest.fixture
 def world(db) -> SimpleNamespace:
-    staff = UserFactory(email="staff@vendor.example", is_staff=True)
+    staff = UserFactory(email="staff@vendor.example", is_staff=True, powers="all")
     zenith = account_services.partner_create(name="Zenith Distribution", kind=PartnerKind.DISTRIBUTOR, actor=staff)
     dana = UserFactory(email="dana@zenith.example", name="Dana Distributor")
     account_services.partner_member_add(partner=zenith, email=dana.email, is_admin=True, actor=staff)

@@ -23,7 +23,7 @@ STAFF_ONLY = (
 
 @pytest.mark.parametrize("predicate", STAFF_ONLY, ids=lambda p: p.__name__)
 def test_staff_only_predicates(predicate):
-    assert predicate(UserFactory(is_staff=True)) is True
+    assert predicate(UserFactory(is_staff=True, powers="all")) is True
     assert predicate(UserFactory()) is False
     assert predicate(UserFactory(is_staff=True, is_active=False)) is False
     assert predicate(AnonymousUser()) is False
@@ -35,7 +35,7 @@ def test_can_activate_is_the_named_contact_or_staff():
     sa = SmartAccountFactory(new=True, contact=contact)
 
     assert permissions.can_activate(contact, sa) is True
-    assert permissions.can_activate(UserFactory(is_staff=True), sa) is True
+    assert permissions.can_activate(UserFactory(is_staff=True, powers="all"), sa) is True
     assert permissions.can_activate(UserFactory(), sa) is False
     assert permissions.can_activate(AnonymousUser(), sa) is False
     assert permissions.can_activate(UserFactory(), SmartAccountFactory(new=True, contact=None)) is False
@@ -57,7 +57,7 @@ def test_can_manage_partner_is_its_admins_and_staff():
     other_admin = PartnerMembershipFactory(is_admin=True).user
 
     assert permissions.can_manage_partner(admin, partner) is True
-    assert permissions.can_manage_partner(UserFactory(is_staff=True), partner) is True
+    assert permissions.can_manage_partner(UserFactory(is_staff=True, powers="all"), partner) is True
     assert permissions.can_manage_partner(member, partner) is False
     assert permissions.can_manage_partner(other_admin, partner) is False
     assert permissions.can_manage_partner(AnonymousUser(), partner) is False
@@ -68,7 +68,7 @@ def test_can_set_support_case_status_is_staff_or_the_owner_resolving():
 
     owner = UserFactory()
     case = SupportCase(user=owner, subject="Help")
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, powers="all")
 
     assert permissions.can_set_support_case_status(staff, case, SupportCaseStatus.OPEN) is True
     assert permissions.can_set_support_case_status(owner, case, SupportCaseStatus.RESOLVED) is True

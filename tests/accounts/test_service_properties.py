@@ -71,7 +71,7 @@ def world(db) -> SimpleNamespace:
     asker = UserFactory(email="asker@acme.com")
     return SimpleNamespace(
         ada=ada, acme=acme, us=VirtualAccountFactory(parent=acme.default_virtual_account, name="US"),
-        staff=UserFactory(email="stella@vendor.example", is_staff=True), partner=partner,
+        staff=UserFactory(email="stella@vendor.example", is_staff=True, powers="all"), partner=partner,
         rita=PartnerMembershipFactory(partner=partner, user=UserFactory(email="rita@resale.example"), is_admin=True).user,
         cid=UserFactory(email="cid@globex.example"), carl=UserFactory(email="carl@acme.com"), asker=asker,
         pending=AccessRequestFactory(smart_account=acme, requester=UserFactory(email="pending@acme.com")),

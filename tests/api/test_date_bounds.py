@@ -63,7 +63,7 @@ def test_every_date_parameter_of_the_api_is_tried_here():
 
 @pytest.fixture
 def world(client):
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, powers="all")
     admin = UserFactory(email="admin@acme.example")
     acme = SmartAccountFactory(name="Acme", domain="acme.example")
     SmartAccountRoleFactory(user=admin, content_object=acme, role=Role.SA_ADMIN)

@@ -12,14 +12,15 @@ def paths(client) -> dict:
 def test_the_order_endpoints_are_documented_with_their_bodies_and_answers(paths):
     place = paths["/api/v1/orders/"]["post"]
     assert place["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OrderCreate"}
-    assert set(place["responses"]) == {"201", "400", "401", "403", "415"}
+    assert set(place["responses"]) == {"201", "400", "401", "403", "409", "413", "415"}
     listing = paths["/api/v1/orders/"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {
         "holding_account", "state", "smart_account", "sku", "placed_after", "placed_before", "page", "page_size"}
     assert set(paths["/api/v1/orders/{id}/"]["get"]["responses"]) == {"200", "401", "404"}
-    assert set(paths["/api/v1/orders/{id}/ship/"]["post"]["responses"]) == {"200", "400", "401", "403", "404", "415"}
+    assert set(paths["/api/v1/orders/{id}/ship/"]["post"]["responses"]) == {
+        "200", "400", "401", "403", "404", "409", "413", "415"}
     move = paths["/api/v1/order-lines/move/"]["post"]
-    assert set(move["responses"]) == {"200", "400", "401", "403", "415"}
+    assert set(move["responses"]) == {"200", "400", "401", "403", "409", "413", "415"}
     assert "failed_lines" in move["responses"]["400"]["description"]
 
 

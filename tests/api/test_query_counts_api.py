@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
@@ -30,29 +28,14 @@ from ..factories import (
     VirtualAccountFactory,
     VirtualAccountRoleFactory,
 )
+from .. import querycount
+from ..querycount import assert_constant
 
 pytestmark = pytest.mark.django_db
 
-SIZES = (2, 20)
-
-
 def at_two_sizes(client, grow: Callable[[int, int], None], url: str, check: Callable) -> tuple[int, int]:
-    counts = []
-    done = 0
-    for size in SIZES:
-        grow(done, size)
-        done = size
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(url)
-        assert response.status_code == 200, response.content
-        check(response.json(), size)
-        counts.append(len(ctx.captured_queries))
-    return counts[0], counts[1]
-
-
-def assert_constant(small: int, large: int, endpoint: str) -> None:
-    print(f"QUERY-COUNT {endpoint}: {small} / {large}")
-    assert small == large, f"{endpoint}: {small} queries with {SIZES[0]} rows, {large} with {SIZES[1]}"
+    """tests.querycount.at_two_sizes, with the check given the JSON body."""
+    return querycount.at_two_sizes(client, grow, url, check=lambda response, n: check(response.json(), n))
 
 
 def rows(body) -> list:
@@ -83,7 +66,7 @@ def _count(items: list, expected: int, body) -> None:
 @pytest.mark.parametrize("who", ["user", "staff all"])
 def test_support_cases(api_as, who):
     user = UserFactory()
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, powers="all")
     caller = user if who == "user" else staff
     client = api_as(caller, key=True)
     url = "/api/v1/support-cases/" + ("?all=true" if who == "staff all" else "")
@@ -105,7 +88,7 @@ def test_my_data(api_as):
     partner = PartnerFactory()
     PartnerMembershipFactory(partner=partner, user=user)
     client = api_as(user, key=True)
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, powers="all")
 
     def grow(start, stop):
         for i in range(start, stop):

@@ -131,7 +131,7 @@ def in_process_requests():
 
 def _build_world() -> SimpleNamespace:
     ada = UserFactory(email="ada@acme.com", name="Ada Admin")
-    staff = UserFactory(email="stella@vendor.example", is_staff=True)
+    staff = UserFactory(email="stella@vendor.example", is_staff=True, powers="all")
     colleague = UserFactory(email="carl@acme.com")
     asker = UserFactory(email="asker@acme.com")
 

@@ -6,10 +6,7 @@ import csv
 import datetime
 import io
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-
 
 from ..factories import (
     ClassicLicenseFactory,
@@ -22,6 +19,7 @@ from ..factories import (
     ShortageFactory,
     UsageSnapshotFactory,
 )
+from ..querycount import count_queries
 
 
 def html(response) -> str:
@@ -35,12 +33,7 @@ def csv_rows(response) -> list[dict]:
 
 def queries(client, url: str) -> int:
     """The number of queries a GET of `url` runs (asserting it answers 200)."""
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-        if response.streaming:
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, (url, response.status_code)
-    return len(ctx.captured_queries)
+    return count_queries(client, url)[0]
 
 
 def grow(acme, n: int, *, start: int = 0) -> None:

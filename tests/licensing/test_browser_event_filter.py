@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Event
-from licensing import filtersets
+from accounts import filtersets
 from licensing.services import license_transfer, token_create
 
 from ..factories import EntitlementFactory

@@ -256,7 +256,7 @@ def test_reports_transfers_moves_and_tree_writes_at_once_do_not_deadlock(pool):
 
     def tree_write():
         with transaction.atomic():
-            SmartAccount.objects.select_for_update().get(pk=va.smart_account_id)  # as accounts.services._lock_tree
+            SmartAccount.objects.select_for_update().get(pk=va.smart_account_id)  # as accounts.services.virtual_accounts._lock_tree
             time.sleep(0.3)
             return virtual_account_create(parent=VirtualAccount.objects.get(pk=root.pk), name="Europe", actor=None)
 

@@ -213,3 +213,10 @@ def test_alerts_can_be_turned_off_and_go_to_extra_recipients(acme, device, produ
     report(device, ISR_SEC_K9=0)
     assert Event.objects.filter(action="compliance.shortage_cleared").exists()  # still logged
     assert not Notification.objects.filter(kind="licenses_sufficient").exists()
+
+
+def test_a_report_of_many_unknown_skus_names_the_first_five_and_counts_the_rest(device, product):
+    with pytest.raises(ValidationError) as exc:
+        device_report_usage(device=device, usage=[{"sku": f"NOPE-{i:03d}", "count": 1} for i in range(900)])
+
+    assert exc.value.message_dict == {"usage": ["Unknown SKUs: NOPE-000, NOPE-001, NOPE-002, NOPE-003, NOPE-004 and 895 more."]}

@@ -3,7 +3,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Event, VirtualAccount
@@ -358,3 +359,16 @@ def test_pool_lock_returns_the_locked_virtual_accounts_fresh(acme):
 def test_pool_lock_refuses_to_run_outside_a_transaction(db):
     with pytest.raises(transaction.TransactionManagementError):
         pool_lock([])
+
+
+def test_a_transfer_of_more_than_100_lines_is_refused_before_any_line_is_looked_at(acme, product):
+    EntitlementFactory(virtual_account=acme.us, product=product, quantity=500)
+
+    with CaptureQueriesContext(connection) as ctx, pytest.raises(ValidationError) as exc:
+        license_transfer(from_virtual_account=acme.us, to_virtual_account=acme.europe,
+                         lines=[(product.sku, 1)] * 101, actor=acme.sa_user)
+
+    # The actor's right is checked; no product, pool or entitlement is read.
+    assert not [q["sql"] for q in ctx.captured_queries if "licensing_" in q["sql"]]
+    assert exc.value.message_dict == {"lines": ["A transfer has at most 100 lines; this one has 101."]}
+    assert available(acme.europe, product) == 0

@@ -115,7 +115,7 @@ def test_a_transfer_and_a_tree_change_at_once_do_not_deadlock(monkeypatch):
 
     def tree_write():
         with transaction.atomic():
-            SmartAccount.objects.select_for_update().get(pk=account.pk)  # as accounts.services._lock_tree
+            SmartAccount.objects.select_for_update().get(pk=account.pk)  # as accounts.services.virtual_accounts._lock_tree
             time.sleep(0.5)  # the transfer starts meanwhile
             return virtual_account_create(parent=VirtualAccount.objects.get(pk=root.pk), name="Europe", actor=None)
 

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import VirtualAccount
+from accounts import event_log
 from licensing import selectors
 from licensing.models import DeviceStatus, TokenStatus
 from licensing.services import device_report_usage, license_transfer, token_create, token_revoke
@@ -175,7 +176,7 @@ def test_events_filter_by_type_virtual_account_actor_and_date(acme, product):
     old.save()
 
     def actions(**filters):
-        return [e.action for e in selectors.events(acme.account, **filters)]
+        return [e.action for e in event_log.events(acme.account, **filters)]
 
     assert actions(action="token.created") == ["token.created"]
     assert actions(action="licenses.") == ["licenses.transferred"]
@@ -185,7 +186,7 @@ def test_events_filter_by_type_virtual_account_actor_and_date(acme, product):
     assert actions(until=days(-5)) == ["device.registered"]
     assert "device.registered" not in actions(since=days(-1))
     # A VA role sees its subtree's events only (and nothing account-wide).
-    assert "token.created" not in [e.action for e in selectors.events(acme.account, user=acme.va_viewer)]
+    assert "token.created" not in [e.action for e in event_log.events(acme.account, user=acme.va_viewer)]
 
 
 def test_product_events_find_deposits_transfers_and_shortages_of_that_product(acme, product):

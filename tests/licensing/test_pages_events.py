@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import filtersets
 from accounts.models import Event, EventAction
-from licensing import filtersets
+from accounts.views import events as event_views
 from licensing.services import device_register, license_transfer, token_create
-from licensing.views import events as event_views
 
 from ..factories import EntitlementFactory, EventFactory
 from .pages_support import csv_rows, html, queries

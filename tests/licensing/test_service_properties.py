@@ -76,7 +76,7 @@ def as_whole(value) -> int:
 def world(acme) -> SimpleNamespace:
     """tests/licensing/conftest.py's Acme with a pool: 10 × ISR-SEC-K9 in DEFAULT (5 perpetual,
     5 until a year from now), 4 in US; a device in US using 2; a token; a PAK."""
-    staff = UserFactory(email="stella@vendor.example", is_staff=True)
+    staff = UserFactory(email="stella@vendor.example", is_staff=True, powers="all")
     smart = ProductFactory(sku="ISR-SEC-K9", name="ISR Security")
     other = ProductFactory(sku="DNA-ADV", name="DNA Advantage")
     classic = ProductFactory(sku="ASA-PAK-50", name="ASA 50 users", classic=True)

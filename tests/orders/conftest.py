@@ -91,7 +91,7 @@ def world(db) -> World:
         reseller=reseller, distributor=distributor, other_partner=other_partner, rita=rita, ralf=ralf, rosa=rosa,
         dora=dora, otto=otto, holding=holding, distri_holding=distri_holding, other_holding=other_holding,
         globex=globex, globex_finance=finance, gina=gina, initech=initech, ivan=ivan,
-        staff=UserFactory(email="stella@vendor.example", is_staff=True), outsider=UserFactory(email="olga@elsewhere.example"),
+        staff=UserFactory(email="stella@vendor.example", is_staff=True, powers="all"), outsider=UserFactory(email="olga@elsewhere.example"),
     )
 
 

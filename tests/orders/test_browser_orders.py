@@ -39,7 +39,7 @@ def test_reseller_orders_staff_ships_reseller_moves_held_line_customer_sees_lice
     gina = UserFactory(email="gina@globex.example", name="Gina")
     SmartAccountRoleFactory(user=gina, content_object=globex, role=Role.SA_ADMIN)
     finance = VirtualAccountFactory(parent=globex.default_virtual_account, name="Finance")
-    staff = UserFactory(email="stella@vendor.example", name="Stella", is_staff=True)
+    staff = UserFactory(email="stella@vendor.example", name="Stella", is_staff=True, powers="all")
     ProductFactory(sku="ISR-SEC-K9", name="ISR Security")
     ProductFactory(sku="C9300-DNA-E", name="Catalyst DNA Essentials", sa_required=True, term_months=12)
 
@@ -202,7 +202,7 @@ def test_inbox_highlights_stale_lines_a_failed_move_changes_nothing_and_the_end_
     globex = smart_account_create(name="Globex", domain="globex.example", actor=gina)
     smart_account_create(name="Globex Labs", domain="globex.example", actor=gina)
     finance = VirtualAccountFactory(parent=globex.default_virtual_account, name="Finance")
-    staff = UserFactory(email="stella@vendor.example", is_staff=True)
+    staff = UserFactory(email="stella@vendor.example", is_staff=True, powers="all")
     router = ProductFactory(sku="ISR-SEC-K9", name="ISR Security")
     dna = ProductFactory(sku="DNA-ADV-1Y", name="DNA Advantage", term_months=12)
     today = timezone.localdate()

@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tests.factories import HoldingAccountFactory, PartnerFactory, PartnerMembershipFactory, UserFactory
 
@@ -68,10 +66,3 @@ def field_error(response, auto_id: str) -> str:
     """The error text shown next to a field (includes/form_field.html), or '' if none."""
     match = re.search(rf'<div class="invalid-feedback d-block" id="{re.escape(auto_id)}_errors">(.*?)</div>\s*</div>', html(response), re.S)
     return re.sub(r"<[^>]+>", " ", match.group(1)).strip() if match else ""
-
-
-def count_queries(client, url: str) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries), response

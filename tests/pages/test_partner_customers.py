@@ -15,7 +15,8 @@ from tests.factories import (
     VirtualAccountRoleFactory,
 )
 
-from .conftest import count_queries, html
+from ..querycount import count_queries
+from .conftest import html
 
 pytestmark = pytest.mark.django_db
 

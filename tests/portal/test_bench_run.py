@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import HoldingMembership, Role
 from bench import dataset as D
 from bench import run as bench
+from accounts import event_log
 from licensing import selectors as licensing_selectors
 from orders import selectors as order_selectors
 from orders.models import OrderLineState
@@ -177,7 +178,7 @@ def test_the_event_sql_is_the_event_log(world):
     params = _params(world, "events")
     rows = _rows("events", params)
 
-    events = licensing_selectors.events(world.big_account, user=world.admin)
+    events = event_log.events(world.big_account, user=world.admin)
     assert [r[0] for r in rows] == [e.pk for e in events[: params["limit"]]]
     assert {r[9] for r in rows} == {events.count()} == {60}
 

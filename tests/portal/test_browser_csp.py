@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from accounts import filtersets
 from accounts.models import SmartAccount, User, VirtualAccount, VirtualAccountRole
-from licensing import filtersets
 from licensing.models import ClassicLicense, Product
 from orders.models import Order
 from portal.management.commands.seed_demo import ALICE, ANNA, BOB, CARL, FIONA, NORA, STAFF_EMAIL

@@ -6,11 +6,8 @@ queries of one request, adds more rows (up to 20), counts again, and asserts the
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessRequestStatus, InvitationPurpose, PartnerKind, Role
@@ -36,41 +33,13 @@ from ..factories import (
     VirtualAccountFactory,
     VirtualAccountRoleFactory,
 )
+from ..querycount import assert_constant, at_two_sizes
 
 pytestmark = pytest.mark.django_db
-
-SIZES = (2, 20)
-
-
-def count(client, url: str, *, method: str = "get", data=None, status: int = 200, check=None, size: int = 0) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = getattr(client, method)(url, data or {})
-    assert response.status_code == status, (url, response.status_code)
-    if check is not None:
-        check(response, size)  # the page really lists the rows measured
-    return len(ctx.captured_queries)
-
-
-def at_two_sizes(client, grow: Callable[[int, int], None], url, *, data=None, **kwargs) -> tuple[int, int]:
-    """grow(start, stop) adds rows start..stop-1; the page is measured at 2 and at 20 rows.
-    `url` and `data` may be callables (evaluated after growing)."""
-    counts = []
-    done = 0
-    for size in SIZES:
-        grow(done, size)
-        done = size
-        counts.append(count(client, url() if callable(url) else url, data=data() if callable(data) else data,
-                            size=size, **kwargs))
-    return counts[0], counts[1]
 
 
 def assert_len(items, expected: int) -> None:
     assert len(items) == expected, (len(items), expected)
-
-
-def assert_constant(small: int, large: int, page: str) -> None:
-    print(f"QUERY-COUNT {page}: {small} / {large}")
-    assert small == large, f"{page}: {small} queries with {SIZES[0]} rows, {large} with {SIZES[1]}"
 
 
 # --- /sa/ and /sa/find/ ------------------------------------------------------------------------

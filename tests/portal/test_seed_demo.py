@@ -80,6 +80,20 @@ def test_every_demo_user_can_sign_in_and_staff_runs_the_admin(demo, client):
     assert client.get("/admin/").status_code == 200
 
 
+def test_each_vendor_power_has_a_group_and_a_demo_staff_member_holding_that_power_only(demo):
+    from accounts import permissions
+    from portal.management.commands.seed_demo import POWER_STAFF
+
+    for power, person in POWER_STAFF.items():
+        member = User.objects.get(email=person.email)
+        assert member.is_staff and not member.is_superuser, person.email
+        assert list(member.groups.values_list("name", flat=True)) == [permissions.POWER_GROUP_NAME[power]]
+        held = {other for other in permissions.Power if permissions.has_power(member, other)}
+        assert held == {power}, person.email
+    staff = User.objects.get(email=STAFF_EMAIL)
+    assert all(permissions.has_power(staff, power) for power in permissions.Power)
+
+
 def test_partners_are_a_distributor_with_two_linked_resellers_each_with_an_admin_and_a_user(demo):
     northwind = Partner.objects.get(name="Northwind Distribution", kind=PartnerKind.DISTRIBUTOR)
     assert set(northwind.linked_resellers.values_list("name", flat=True)) == {"Contoso Networks", "Fabrikam IT"}

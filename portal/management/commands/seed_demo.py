@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Partner, PartnerKind, Role, User, VirtualAccount
+from accounts.permissions import POWER_GROUP_NAME, POWER_GROUP_PERMISSIONS, Power
 from lib.dates import add_months
 from licensing import services as licensing
 from licensing.models import LicenseKind, Product, UsageSnapshot
@@ -35,7 +37,17 @@ class Person:
     role: str  # how the login is introduced in the printed list
 
 
-STAFF = Person(STAFF_EMAIL, "Sam Staff", "Vendor staff (Django admin at /admin/)")
+STAFF = Person(STAFF_EMAIL, "Sam Staff", "Vendor superuser: every vendor power (Django admin at /admin/)")
+# One staff member per vendor power (accounts.permissions_vendor), each in that power's group only.
+POWER_STAFF = {
+    Power.CATALOGUE: Person("catalogue@portal.example", "Cleo Catalogue", "Vendor staff: catalogue (products)"),
+    Power.PARTNERS: Person("partners@portal.example", "Pat Partners", "Vendor staff: partners (create, manage members)"),
+    Power.FULFILMENT: Person("fulfilment@portal.example", "Finn Fulfilment", "Vendor staff: fulfilment (ship orders)"),
+    Power.SUPPORT: Person("support@portal.example", "Sue Support", "Vendor staff: support (answer every case)"),
+    Power.ACCOUNTS: Person("accounts@portal.example", "Abe Accounts",
+                           "Vendor staff: accounts (activate, suspend, reinstate Smart Accounts)"),
+    Power.USERS: Person("users@portal.example", "Uma Users", "Vendor staff: users (register users)"),
+}
 NORA = Person("nora@northwind-distribution.example", "Nora Nakamura", "Distributor admin, Northwind Distribution")
 NED = Person("ned@northwind-distribution.example", "Ned Novak", "Distributor user, Northwind (SA user on Globex)")
 ANNA = Person("anna@contoso-networks.example", "Anna Alvarez",
@@ -47,7 +59,7 @@ ALICE = Person("alice@acme.example", "Alice Adams", "Customer SA admin, Acme Cor
 BOB = Person("bob@acme.example", "Bob Baker", "Customer VA viewer, Acme Corp (US > Finance only)")
 GINA = Person("gina@globex.example", "Gina Gold", "Customer SA admin, Globex")
 IAN = Person("ian@initech.example", "Ian Irving", "Customer SA admin, Initech")
-PEOPLE = (STAFF, NORA, NED, ANNA, CARL, FRANK, FIONA, ALICE, BOB, GINA, IAN)
+PEOPLE = (STAFF, *POWER_STAFF.values(), NORA, NED, ANNA, CARL, FRANK, FIONA, ALICE, BOB, GINA, IAN)
 
 SMART, CLASSIC = LicenseKind.SMART, LicenseKind.CLASSIC
 # sku, name, family, kind, term in months (None = perpetual), Smart Account required
@@ -131,12 +143,23 @@ class Demo:
     def people(self) -> None:
         for person in PEOPLE:
             self.users[person.email] = accounts.user_create(
-                email=person.email, password=DEMO_PASSWORD, name=person.name, is_staff=person is STAFF
+                email=person.email, password=DEMO_PASSWORD, name=person.name,
+                is_staff=person is STAFF or person in POWER_STAFF.values(),
             )
         self.staff = self.users[STAFF.email]
         # Superuser as well, so that every admin page works for the demo's back office.
         self.staff.is_superuser = True
         self.staff.save(update_fields=["is_superuser"])
+        self.power_groups()
+
+    def power_groups(self) -> None:
+        """A group per vendor power, with its permissions, and its demo staff member in it."""
+        for power, person in POWER_STAFF.items():
+            group, _ = Group.objects.get_or_create(name=POWER_GROUP_NAME[power])
+            for label in POWER_GROUP_PERMISSIONS[power]:
+                app_label, codename = label.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            self.user(person).groups.add(group)
 
     def user(self, person: Person) -> User:
         return self.users[person.email]

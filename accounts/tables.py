@@ -1,0 +1,148 @@
+"""The list tables of the accounts pages (django-tables2, on lib.tables.PortalTable): who holds
+which role in a Smart Account, a partner's members, and the customer roles a partner manages.
+Their rows are lists the views built in a fixed number of queries; sorting them is in memory."""
+from __future__ import annotations
+
+from lib.tables import CellColumn, PortalTable, hidden_header, order_nulls
+
+
+def _granted() -> CellColumn:
+    return CellColumn(
+        '{{ record.granted_by.email|default:"system" }} · {{ record.granted_at|date:"Y-m-d" }}',
+        verbose_name="Granted by", order_by=("granted_at",), attrs={"td": {"class": "small text-body-secondary"}},
+    )
+
+
+class RoleTable(PortalTable):
+    """/sa/<pk>/users/: the account's roles (SA roles, then VA roles); rows carry `partner_name`
+    and `scope_label`, set by the view."""
+
+    user = CellColumn(
+        '{{ record.user.email }}{% if record.partner_name %} <span class="badge text-bg-info" title="Partner user">'
+        'Partner · {{ record.partner_name }}</span>{% endif %}',
+        verbose_name="User", order_by=("user__email",),
+    )
+    role = CellColumn("{{ record.permission.name }}", verbose_name="Role", order_by=("permission__name", "user__email"))
+    scope = CellColumn("{{ record.scope_label }}", verbose_name="Scope", order_by=("scope_label", "user__email"))
+    granted = _granted()
+    actions = CellColumn(
+        '<form method="post" action="{% url \'accounts:role_revoke\' record.pk %}">{% csrf_token %}'
+        '<button class="btn btn-sm btn-outline-danger" type="submit" aria-label="Revoke {{ record.permission.name }} '
+        'from {{ record.user.email }}">Revoke</button></form>',
+        verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
+    )
+
+    caption = "Who holds which role"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        attrs = {"class": "table align-middle mb-0"}
+
+    def value_user(self, record) -> str:
+        return record.user.email + (f" (partner: {record.partner_name})" if record.partner_name else "")
+
+    def value_granted(self, record) -> str:
+        return f"{record.granted_by.email if record.granted_by else 'system'} {record.granted_at.date().isoformat()}"
+
+
+class PartnerCustomerTable(PortalTable):
+    """/partner/customers/: `selectors.partner_customer_roles` rows; `openable_ids` (the
+    accounts the user may open) comes from the page."""
+
+    account = CellColumn(
+        '{% if record.smart_account.pk in openable_ids %}<a href="{% url \'portal:smart_account_detail\' record.smart_account.pk %}">'
+        '{{ record.smart_account.name }}</a>{% else %}{{ record.smart_account.name }}{% endif %}'
+        '<div class="small text-body-secondary">{{ record.smart_account.domain }}{% if record.smart_account.status != "active" %} · '
+        '{% include "accounts/_status_badge.html" with status=record.smart_account.status label=record.smart_account.get_status_display %}'
+        '{% endif %}</div>',
+        verbose_name="Customer account", order_by=("smart_account__name", "smart_account__pk"),
+    )
+    user = CellColumn(
+        '{{ record.user.email }}{% if record.user.pk == user.pk %} <span class="badge text-bg-light border">you</span>{% endif %}',
+        verbose_name="User", order_by=("user__email",),
+    )
+    role = CellColumn("{{ record.role_label }}", verbose_name="Role", order_by=("role_label", "user__email"))
+    scope = CellColumn(
+        '{% if record.virtual_account %}<i class="bi bi-diagram-3" aria-hidden="true"></i> {{ record.virtual_account.name }}'
+        '{% else %}Whole account{% endif %}',
+        verbose_name="Scope", order_by=("scope", "user__email"),
+    )
+    granted = _granted()
+
+    caption = "Customer roles held by the partner's users"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        attrs = {"class": "table align-middle mb-0"}
+
+    def value_account(self, record) -> str:
+        return f"{record.smart_account.name} ({record.smart_account.domain})"
+
+    def value_user(self, record) -> str:
+        return record.user.email
+
+    def value_granted(self, record) -> str:
+        return f"{record.granted_by.email if record.granted_by else 'system'} {record.granted_at.date().isoformat()}"
+
+
+class PartnerMemberTable(PortalTable):
+    """/partner/: the partner's members; the actions column only for a partner admin."""
+
+    member = CellColumn(
+        '{{ record.user.email }}{% if record.user.name %}<div class="small text-body-secondary">{{ record.user.name }}</div>{% endif %}'
+        '{% if record.user_id == user.pk %} <span class="badge text-bg-light border">you</span>{% endif %}',
+        verbose_name="Member", order_by=("user__email",),
+    )
+    role = CellColumn(
+        '{% if record.is_admin %}<span class="badge text-bg-primary">Partner admin</span>{% else %}Member{% endif %}',
+        verbose_name="Role", order_by=("is_admin", "user__email"),
+    )
+    since = CellColumn('{{ record.created_at|date:"Y-m-d" }}', verbose_name="Since", order_by=("created_at",),
+                       attrs={"td": {"class": "small text-body-secondary"}})
+    actions = CellColumn(
+        '<div class="d-inline-flex gap-1">'
+        '<form method="post" action="{% url \'partner:partner_member_set_admin\' record.pk %}">{% csrf_token %}'
+        '<input type="hidden" name="is_admin" value="{% if record.is_admin %}0{% else %}1{% endif %}">'
+        '<button class="btn btn-sm btn-outline-secondary" type="submit">{% if record.is_admin %}Make member{% else %}Make admin{% endif %}'
+        '<span class="visually-hidden"> ({{ record.user.email }})</span></button></form>'
+        '<form method="post" action="{% url \'partner:partner_member_remove\' record.pk %}">{% csrf_token %}'
+        '<button class="btn btn-sm btn-outline-danger" type="submit" aria-label="Remove {{ record.user.email }} from {{ partner.name }}">'
+        '{% if record.user_id == user.pk %}Leave{% else %}Remove{% endif %}</button></form></div>',
+        verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
+    )
+
+    caption = "Members"
+
+    class Meta(PortalTable.Meta):
+        attrs = {"class": "table align-middle mb-0"}
+
+    def value_member(self, record) -> str:
+        return record.user.email
+
+    def value_role(self, record) -> str:
+        return "Partner admin" if record.is_admin else "Member"
+
+
+class SupportCaseTable(PortalTable):
+    """/support/: the user's own cases (`selectors.support_cases_of`, annotated `message_count`)."""
+
+    case = CellColumn('<a href="{% url \'portal:support_case_detail\' record.pk %}">#{{ record.pk }} {{ record.subject }}</a>',
+                      verbose_name="Case", order_by=("pk",))
+    about = CellColumn(
+        '{% if record.smart_account %}{{ record.smart_account.name }}{% endif %}{% if record.smart_account and record.order_number %} · '
+        '{% endif %}{% if record.order_number %}Order {{ record.order_number }}{% endif %}'
+        '{% if not record.smart_account and not record.order_number %}<span class="text-body-secondary">General</span>{% endif %}',
+        verbose_name="About", order_by=("smart_account__name", "order_number", "pk"),
+    )
+    status = CellColumn('{% include "accounts/_case_status_badge.html" with case=record %}', verbose_name="Status",
+                        order_by=("status", "-updated_at", "pk"))
+    messages = CellColumn("{{ record.message_count }}", verbose_name="Messages", order_by=("message_count", "pk"),
+                          attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
+    updated = CellColumn("{{ record.updated_at|timesince }} ago", verbose_name="Last update", order_by=("updated_at", "pk"),
+                         attrs={"td": {"class": "small text-body-secondary"}})
+
+    caption = "Your support cases"
+
+    def order_about(self, queryset, is_descending: bool):
+        # General cases (no account) come first, whatever the database.
+        return order_nulls(queryset, "smart_account__name", is_descending, "order_number", "pk")
