@@ -101,11 +101,11 @@ class PartnerMemberTable(PortalTable):
                        attrs={"td": {"class": "small text-body-secondary"}})
     actions = CellColumn(
         '<div class="d-inline-flex gap-1">'
-        '<form method="post" action="{% url \'partner:partner_member_set_admin\' record.pk %}">{% csrf_token %}'
+        '<form method="post" action="{% url \'accounts:partner_member_set_admin\' record.pk %}">{% csrf_token %}'
         '<input type="hidden" name="is_admin" value="{% if record.is_admin %}0{% else %}1{% endif %}">'
         '<button class="btn btn-sm btn-outline-secondary" type="submit">{% if record.is_admin %}Make member{% else %}Make admin{% endif %}'
         '<span class="visually-hidden"> ({{ record.user.email }})</span></button></form>'
-        '<form method="post" action="{% url \'partner:partner_member_remove\' record.pk %}">{% csrf_token %}'
+        '<form method="post" action="{% url \'accounts:partner_member_remove\' record.pk %}">{% csrf_token %}'
         '<button class="btn btn-sm btn-outline-danger" type="submit" aria-label="Remove {{ record.user.email }} from {{ partner.name }}">'
         '{% if record.user_id == user.pk %}Leave{% else %}Remove{% endif %}</button></form></div>',
         verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
@@ -126,7 +126,7 @@ class PartnerMemberTable(PortalTable):
 class SupportCaseTable(PortalTable):
     """/support/: the user's own cases (`selectors.support_cases_of`, annotated `message_count`)."""
 
-    case = CellColumn('<a href="{% url \'portal:support_case_detail\' record.pk %}">#{{ record.pk }} {{ record.subject }}</a>',
+    case = CellColumn('<a href="{% url \'accounts:support_case_detail\' record.pk %}">#{{ record.pk }} {{ record.subject }}</a>',
                       verbose_name="Case", order_by=("pk",))
     about = CellColumn(
         '{% if record.smart_account %}{{ record.smart_account.name }}{% endif %}{% if record.smart_account and record.order_number %} · '

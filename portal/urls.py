@@ -21,8 +21,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", include(("portal.page_urls", "portal"))),
     path("accounts/", include("allauth.urls")),
-    path("sa/", include("accounts.urls")),
-    path("partner/", include(("accounts.partner_urls", "partner"))),
+    path("", include("accounts.urls")),
     path("licensing/", include("licensing.urls")),
     path("orders/", include("orders.urls")),
     path("api/v1/", include((api_v1, "api"))),

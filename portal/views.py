@@ -145,7 +145,7 @@ def virtual_account_search(request: HttpRequest, pk: int) -> HttpResponse:
 INVITATION_PAGES = {
     InvitationPurpose.ACTIVATE_ACCOUNT: "accounts:smart_account_activate",
     InvitationPurpose.ASSIGN_ORDER_LINE: "orders:delegated_line_assign",
-    InvitationPurpose.JOIN_PARTNER: "partner:partner_invitation_respond",
+    InvitationPurpose.JOIN_PARTNER: "accounts:partner_invitation_respond",
 }
 
 

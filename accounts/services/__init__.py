@@ -12,19 +12,19 @@ Helpers one module lends another (`_checks`, `roles._role_set`, `partners._requi
 are imported from their module, inside the package only; the modules import each other, never
 this package. Services read through `accounts.selectors`; selectors never import services.
 
-Lock order (PostgreSQL; SQLite serialises every write). A write takes its row locks in this
-order, each kind by ascending id, and never one of an earlier kind after a later one: order
-lines (orders lock their lines first), a device (usage reports, moves and removals lock it
-before its pool), Smart Accounts, Virtual Accounts (a VA's row is its pool's lock), then the
-rows in them (registration tokens, PAKs, entitlements). The Smart Account row's mode says who
-waits for whom: tree writes (`virtual_accounts._lock_tree`) and status changes FOR UPDATE; role
-changes and holding-account memberships (`roles._lock_roles`) NO KEY UPDATE; a service acting for a user SHARE (licensing's
-`pool_lock` or `account_hold`, `acting=True`), so a grant or revocation waits for that work, and work that
-gets its lock after one re-checks the actor's right then and is refused (403); the system's
-writers (usage reports, registrations, deposits) KEY SHARE. Each service re-reads what it
-locked: a row gone meanwhile is a 404 (the object the request names) or a field-keyed 400.
-(Activating an account provisions its waiting lines under its FOR UPDATE lock: no line-first
-writer can target a new account.)"""
+Lock order, for every app (PostgreSQL; SQLite serialises every write). A write takes its row locks
+in this order, each kind by ascending id, and never one of an earlier kind after a later one:
+order lines (orders lock their lines first), a device (usage reports, moves and removals lock it
+before its pool), Smart Accounts, Virtual Accounts (a VA's row is its pool's lock), then the rows
+in them (registration tokens, PAKs, entitlements). The Smart Account row's mode says who waits for
+whom: tree writes (`virtual_accounts._lock_tree`) and status changes FOR UPDATE; role changes and
+holding-account memberships (`roles._lock_roles`) NO KEY UPDATE; a service acting for a user SHARE
+(licensing's `pool_lock` or `account_hold`, `acting=True`), so a grant or revocation waits for
+that work, and work that gets its lock after one re-checks the actor's right then and is refused
+(403); the system's writers (usage reports, registrations, deposits) KEY SHARE. Each service
+re-reads what it locked: a row gone meanwhile is a 404 (the object the request names) or a
+field-keyed 400. (Activating an account provisions its waiting lines under its FOR UPDATE lock: no
+line-first writer can target a new account.)"""
 from .access_requests import access_request_approve, access_request_create, access_request_deny
 from .events import event_record
 from .holding_accounts import holding_account_create, holding_member_add, holding_member_remove

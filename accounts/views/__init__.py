@@ -3,7 +3,7 @@ Virtual Accounts, and manage users, roles and access requests; the partner pages
 holding accounts, customers managed), the event log (mounted among licensing's tabs), help, privacy, support cases and API keys. Each view
 binds a form, calls one service and redirects; who may do what is asked of accounts.permissions.
 
-One module per area; the URL modules (accounts.urls, accounts.partner_urls, portal.page_urls)
+One module per area; the URL modules (accounts.urls, accounts.urls, portal.page_urls)
 import the views from here."""
 from .events import event_export, event_list, virtual_account_search
 from .invitations import invitation_page

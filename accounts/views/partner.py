@@ -95,7 +95,7 @@ def partner_member_invite(request: HttpRequest) -> HttpResponse:
         if invitation is not None:
             messages.success(request, f"We emailed an invitation to {invitation.email}. They join {partner.name} "
                                       f"when they accept it (the link expires on {invitation.expires_at:%Y-%m-%d}).")
-            return redirect("partner:partner_detail")
+            return redirect("accounts:partner_detail")
     return _render_partner_detail(request, partner, invite_form=form)
 
 
@@ -106,7 +106,7 @@ def partner_invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(services.partner_invitations_pending(partner=partner), pk=pk)
     services.partner_invitation_revoke(invitation=invitation, actor=request.user)
     messages.success(request, f"The invitation of {invitation.email} was withdrawn.")
-    return redirect("partner:partner_detail")
+    return redirect("accounts:partner_detail")
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +124,7 @@ def partner_invitation_respond(request: HttpRequest, invitation: Invitation, tok
         if done is not None and accepting:
             role = "a partner admin" if done.is_admin else "a member"
             messages.success(request, f"You joined {partner.name} as {role}.")
-            return redirect("partner:partner_detail")
+            return redirect("accounts:partner_detail")
         if done is not None:
             messages.info(request, f"You declined the invitation to join {partner.name}.")
             return redirect("portal:dashboard")
@@ -146,7 +146,7 @@ def partner_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         services.partner_member_remove(membership=membership, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("partner:partner_detail")
+        return redirect("accounts:partner_detail")
     if membership.user_id == request.user.pk:
         messages.success(request, f"You left {membership.partner.name}.")
         return redirect("portal:dashboard")
@@ -154,7 +154,7 @@ def partner_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         request, f"{membership.user.email} no longer belongs to {membership.partner.name}; "
                  "their holding-account memberships ended with it."
     )
-    return redirect("partner:partner_detail")
+    return redirect("accounts:partner_detail")
 
 
 @require_POST
@@ -171,7 +171,7 @@ def partner_member_set_admin(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{membership.user.email} is now a partner admin.")
         else:
             messages.success(request, f"{membership.user.email} is no longer a partner admin.")
-    return redirect("partner:partner_detail")
+    return redirect("accounts:partner_detail")
 
 
 def _render_holding_accounts(
@@ -219,7 +219,7 @@ def holding_account_create(request: HttpRequest) -> HttpResponse:
                          actor=request.user)
         if sa is not None:
             messages.success(request, f"Holding account {sa.name} created. You are its first member and get its order emails.")
-            return redirect("partner:holding_account_list")
+            return redirect("accounts:holding_account_list")
     return _render_holding_accounts(request, partner, create_form=form)
 
 
@@ -249,7 +249,7 @@ def holding_member_add(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"You joined {sa.name}.{emails}")
             else:
                 messages.success(request, f"{membership.user.email} is now a member of {sa.name}.")
-            return redirect("partner:holding_account_list")
+            return redirect("accounts:holding_account_list")
     return _render_holding_accounts(request, sa.partner, add_forms={sa.pk: form})
 
 
@@ -264,7 +264,7 @@ def holding_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"You left {sa.name}. You no longer see its orders or get its emails.")
     else:
         messages.success(request, f"{membership.user.email} is no longer a member of {sa.name}.")
-    return redirect("partner:holding_account_list")
+    return redirect("accounts:holding_account_list")
 
 
 @require_POST
@@ -280,13 +280,13 @@ def holding_member_notify(request: HttpRequest, pk: int) -> HttpResponse:
         services.holding_member_add(smart_account=sa, email=membership.user.email, notify=notify, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("partner:holding_account_list")
+        return redirect("accounts:holding_account_list")
     who = "You" if membership.user_id == request.user.pk else membership.user.email
     if notify:
         messages.success(request, f"{who} will get an email when orders arrive in {sa.name}.")
     else:
         messages.success(request, f"{who} will no longer get emails about orders in {sa.name}.")
-    return redirect("partner:holding_account_list")
+    return redirect("accounts:holding_account_list")
 
 
 @login_required

@@ -78,7 +78,7 @@ def privacy_close(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and not form.errors:
         logout(request)
         messages.info(request, "Your account is closed and you were signed out.")
-        return redirect("portal:privacy_closed")
+        return redirect("accounts:privacy_closed")
     context = {"form": form, "sole_admin_accounts": selectors.sole_admin_accounts(user=request.user),
                "sole_partner_admin_of": selectors.sole_partner_admin_of(user=request.user)}
     return render(request, "accounts/privacy_close.html", context)
@@ -108,7 +108,7 @@ def support_case_create(request: HttpRequest) -> HttpResponse:
         case = run_service(form, services.support_case_open, actor=request.user, **form.cleaned_data)
         if case is not None:
             messages.success(request, f"Case #{case.pk} is open. You get an email when our support team replies.")
-            return redirect("portal:support_case_detail", pk=case.pk)
+            return redirect("accounts:support_case_detail", pk=case.pk)
     return render(request, "accounts/support_case_create.html", {"form": form})
 
 
@@ -141,7 +141,7 @@ def support_case_reply(request: HttpRequest, pk: int) -> HttpResponse:
         message = run_service(form, services.support_case_reply, case=case, author=request.user, body=form.cleaned_data["body"])
         if message is not None:
             messages.success(request, "Reply sent; the case is open again." if reopened else "Reply sent to our support team.")
-            return redirect("portal:support_case_detail", pk=case.pk)
+            return redirect("accounts:support_case_detail", pk=case.pk)
     return _render_support_case(request, case, form=form)
 
 
@@ -151,7 +151,7 @@ def support_case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     case = _support_case(request, pk)
     services.support_case_set_status(case=case, status=SupportCaseStatus.RESOLVED, actor=request.user)
     messages.success(request, f"Case #{case.pk} is resolved. Reply to it any time to open it again.")
-    return redirect("portal:support_case_detail", pk=case.pk)
+    return redirect("accounts:support_case_detail", pk=case.pk)
 
 
 # --- profile: API keys -------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             key, raw = result
             request.session[NEW_API_KEY_SESSION_KEY] = {"id": key.pk, "name": key.name, "key": raw}
             messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown only once.")
-            return redirect("portal:api_key_list")
+            return redirect("accounts:api_key_list")
     return _render_api_keys(request, form=form)
 
 
@@ -209,4 +209,4 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         services.api_key_revoke(key=key, actor=request.user)
         messages.success(request, f"API key “{key.name}” is revoked; requests using it are refused from now on.")
-    return redirect("portal:api_key_list")
+    return redirect("accounts:api_key_list")

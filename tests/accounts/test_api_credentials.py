@@ -72,7 +72,7 @@ def test_an_api_key_cannot_create_another_api_key(ada):
 def test_creating_a_key_on_the_page_asks_for_the_password_first(client, ada):
     signed_in(client, ada)
 
-    response = client.post(reverse("portal:api_key_create"), {"name": "inventory sync"})
+    response = client.post(reverse("accounts:api_key_create"), {"name": "inventory sync"})
 
     assert response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate"))
     assert not ApiKey.objects.filter(user=ada).exists()
@@ -108,9 +108,9 @@ def test_an_api_key_cannot_close_the_account(ada):
 
 def test_closing_the_account_on_the_page_asks_for_the_password_first(client, ada):
     signed_in(client, ada)
-    assert client.get(reverse("portal:privacy_close")).status_code == 200  # reading the page needs nothing
+    assert client.get(reverse("accounts:privacy_close")).status_code == 200  # reading the page needs nothing
 
-    response = client.post(reverse("portal:privacy_close"), {"confirm_email": ada.email})
+    response = client.post(reverse("accounts:privacy_close"), {"confirm_email": ada.email})
 
     assert response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate"))
     ada.refresh_from_db()
@@ -134,7 +134,7 @@ def test_changing_the_password_revokes_every_api_key_and_tells_the_user(client, 
     assert set(ApiKey.objects.filter(user=ada).values_list("revoked_reason", flat=True)) == {"Your password was changed."}
     sent = [m for m in mail.outbox if m.subject == "Your API keys were revoked"]
     assert len(sent) == 1 and sent[0].to == [ada.email] and "sync" in sent[0].body and "dashboards" in sent[0].body
-    page = client.get(reverse("portal:api_key_list")).content.decode()
+    page = client.get(reverse("accounts:api_key_list")).content.decode()
     assert "Your password was changed. Your API keys were revoked on" in page
 
 
@@ -209,7 +209,7 @@ def test_the_profile_shows_each_keys_expiry_and_last_use(client, ada):
         expires_at=timezone.now() + datetime.timedelta(days=30),
     )
 
-    page = signed_in(client, ada).get(reverse("portal:api_key_list")).content.decode()
+    page = signed_in(client, ada).get(reverse("accounts:api_key_list")).content.decode()
 
     assert "3\xa0hours ago" in page and "Never" in page
     assert f"{(timezone.now() + datetime.timedelta(days=30)):%Y-%m-%d}" in page

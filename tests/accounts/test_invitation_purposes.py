@@ -42,7 +42,7 @@ INVALID = "not-a-signed-link"
 # Each invitation URL, the kind it takes, and what a POST there sends (a valid form for its kind).
 PAGES = {
     "activation page": ("accounts:smart_account_activate", ACTIVATE, lambda w: {"grant_partner_role": Role.SA_USER}),
-    "partner invitation page": ("partner:partner_invitation_respond", JOIN, lambda w: {"decision": "accept"}),
+    "partner invitation page": ("accounts:partner_invitation_respond", JOIN, lambda w: {"decision": "accept"}),
     "delegated line page": ("orders:delegated_line_assign", ASSIGN, lambda w: {"assign-smart_account": w.own.pk}),
 }
 API = {
@@ -51,7 +51,7 @@ API = {
 }
 LANDING_TO = {
     ACTIVATE: "accounts:smart_account_activate", ASSIGN: "orders:delegated_line_assign",
-    JOIN: "partner:partner_invitation_respond",
+    JOIN: "accounts:partner_invitation_respond",
 }
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from orders import services
 from orders.models import Order, OrderLineState
 
-from ..pages.conftest import field_error, html
+from tests.html import field_error, html
 from .test_pages_place import order_data
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from orders import services
 from orders.models import OrderLineState
 
 from ..factories import SmartAccountFactory, SmartAccountRoleFactory, UserFactory, VirtualAccountRoleFactory
-from ..pages.conftest import html
+from tests.html import html
 
 pytestmark = pytest.mark.django_db
 

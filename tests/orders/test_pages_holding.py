@@ -15,7 +15,7 @@ from orders import services
 from orders.models import OrderLineState
 
 from ..factories import HoldingMembershipFactory
-from ..pages.conftest import html
+from tests.html import html
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_partner_colleague_who_did_not_join_is_told_to_join(client, world, held)
     page = html(client.get(INBOX))
 
     assert "You are not a member of a holding account" in page
-    assert reverse("partner:holding_account_list") in page
+    assert reverse("accounts:holding_account_list") in page
 
 
 def test_inbox_filters_by_holding_account_product_and_age(client, world, held, subscription_product):

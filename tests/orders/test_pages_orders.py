@@ -21,7 +21,7 @@ from ..factories import (
     SmartAccountRoleFactory,
     VirtualAccountRoleFactory,
 )
-from ..pages.conftest import html
+from tests.html import html
 
 pytestmark = pytest.mark.django_db
 

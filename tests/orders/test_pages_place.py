@@ -14,7 +14,7 @@ from accounts.selectors import account_from_search_reference, search_reference
 from orders.models import Order, OrderLineState
 
 from ..factories import HoldingAccountFactory, PartnerFactory, PartnerMembershipFactory, SmartAccountFactory, UserFactory
-from ..pages.conftest import field_error, html
+from tests.html import field_error, html
 
 pytestmark = pytest.mark.django_db
 

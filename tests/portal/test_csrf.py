@@ -12,7 +12,7 @@ without the token neither fails the CSRF check nor acts as anyone (401), the dev
 needs no token.
 
 URL arguments, request bodies and who may call come from the role matrix (its world,
-tests/portal/matrix_world.py, and its rows: every URL has one, test_every_url_has_a_row).
+tests/worlds/matrix.py, and its rows: every URL has one, test_every_url_has_a_row).
 Every request runs in a savepoint that is rolled back.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from django.urls import URLResolver, get_resolver, resolve
 from rest_framework.authentication import SessionAuthentication
 
 from ..reauth import reauthenticate
-from .matrix_world import CALLERS, world  # noqa: F401 (world: the module-scoped fixture)
+from tests.worlds.matrix import CALLERS, world  # noqa: F401 (world: the module-scoped fixture)
 from .test_role_matrix import ROWS, Row
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Pages and the API apply one rule (DESIGN.md §3, through accounts/permissions.py): for every list
 that is both a page and an endpoint, and for every caller of the role matrix (CALLERS of
-tests/portal/matrix_world.py),
+tests/worlds/matrix.py),
 
 - the page is refused exactly when the API is (404 where the API says 404, 403 where it says 403;
   a page sends an anonymous caller to the login page where the API answers 401);
@@ -28,7 +28,7 @@ from rest_framework import generics
 from accounts.models import AccessRequestStatus, VirtualAccount
 from licensing.api.serializers import AlertPreferencesSerializer
 
-from .matrix_world import CALLERS, SHIP_DAY, World, world  # noqa: F401 (world: the module-scoped fixture)
+from tests.worlds.matrix import CALLERS, SHIP_DAY, World, world  # noqa: F401 (world: the module-scoped fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -286,29 +286,29 @@ PAIRS = [
          lambda w: [_url("api:order_list", {"state": "held"})], returned=held_lines_in_api),
     Pair("delegated lines", lambda w: _url("orders:delegated_line_list"), ids_in("lines"),
          lambda w: [_url("api:order_line_delegated_list")]),
-    Pair("support cases", lambda w: _url("portal:support_case_list"), ids_in("cases"),
+    Pair("support cases", lambda w: _url("accounts:support_case_list"), ids_in("cases"),
          lambda w: [_url("api:support_case_list")]),
-    Pair("api keys", lambda w: _url("portal:api_key_list"), ids_in("keys"), lambda w: [_url("api:api_key_list")]),
+    Pair("api keys", lambda w: _url("accounts:api_key_list"), ids_in("keys"), lambda w: [_url("api:api_key_list")]),
     # A case's thread: the page is its owner's; staff answer cases in the admin and through the API.
-    Pair("support case messages", lambda w: _url("portal:support_case_detail", pk=w.support_case.pk),
+    Pair("support case messages", lambda w: _url("accounts:support_case_detail", pk=w.support_case.pk),
          lambda client, url, response, w: {m.pk for m in response.context["thread"]},
          lambda w: [_url("api:support_case_detail", pk=w.support_case.pk)],
          returned=lambda results: {m["id"] for case in results for m in case["messages"]},
          differs={"staff": ("not found", "shown")}),
     # The partner page is the caller's own partner (none: an empty page); staff list every partner.
-    Pair("partners", lambda w: _url("partner:partner_detail"),
+    Pair("partners", lambda w: _url("accounts:partner_detail"),
          lambda client, url, response, w: {response.context["partner"].pk} if response.context.get("partner") else set(),
          lambda w: [_url("api:partner_list")], differs={"staff": ("shown", "shown")}),
-    Pair("partner members", lambda w: _url("partner:partner_detail"), ids_in("members"),
+    Pair("partner members", lambda w: _url("accounts:partner_detail"), ids_in("members"),
          lambda w: [_url("api:partner_member_list", pk=w.distributor.pk)],
          section=own_partner_only, differs=STAFF_MANAGE_PARTNERS_BY_API),
-    Pair("partner invitations", lambda w: _url("partner:partner_detail"), ids_in("invitations"),
+    Pair("partner invitations", lambda w: _url("accounts:partner_detail"), ids_in("invitations"),
          lambda w: [_url("api:partner_invitation_list", pk=w.distributor.pk)],
          section=partner_admins_only, differs=STAFF_MANAGE_PARTNERS_BY_API),
-    Pair("holding account members", lambda w: _url("partner:holding_account_list"), holding_members_on_page,
+    Pair("holding account members", lambda w: _url("accounts:holding_account_list"), holding_members_on_page,
          lambda w: [_url("api:holding_member_list", pk=w.dist_stock.pk)],
          section=own_partner_only, differs=STAFF_MANAGE_PARTNERS_BY_API),
-    Pair("partner customers", lambda w: _url("partner:partner_customer_list"),
+    Pair("partner customers", lambda w: _url("accounts:partner_customer_list"),
          lambda client, url, response, w: {str(row.pk) for row in response.context["roles"]},
          lambda w: [_url("api:partner_customer_list", pk=w.distributor.pk)],
          section=own_partner_only, differs=STAFF_MANAGE_PARTNERS_BY_API),

@@ -7,7 +7,7 @@ existence leak). Anonymous callers are sent to the login page (302) by pages and
 API. `odd` names the few callers answered otherwise, each with the reason beside it.
 
 Every request runs in a savepoint that is rolled back, so each cell meets the same world
-(tests/portal/matrix_world.py, built once per module). The bodies of writes are valid: an allowed
+(tests/worlds/matrix.py, built once per module). The bodies of writes are valid: an allowed
 write really happens (an Event is recorded, or what the row's `effect` measures changes), a
 refused one changes nothing. Every URL pattern of the project needs a row
 (test_every_url_has_a_row): a new URL without one fails the suite.
@@ -43,7 +43,7 @@ from accounts.models import (
 from licensing.models import Product
 
 from ..reauth import reauthenticate
-from .matrix_world import CALLERS, World, world  # noqa: F401 (world: the module-scoped fixture)
+from tests.worlds.matrix import CALLERS, World, world  # noqa: F401 (world: the module-scoped fixture)
 
 # --- who: the role groups --------------------------------------------------------------------
 
@@ -290,37 +290,37 @@ PORTAL_PAGES = [
     # The emailed link is personal: only its addressee follows it (staff activate through the API).
     page("portal:invitation_landing", kwargs=token("activation_token"), ok={"sa_admin"}, status=302,
          sees=SIGNED_IN),
-    *[page(f"portal:help_{topic}", ok=EVERYONE)
+    *[page(f"accounts:help_{topic}", ok=EVERYONE)
       for topic in ("index", "accounts", "virtual_accounts", "partner_access", "privacy")],
-    page("portal:privacy", ok=SIGNED_IN),
-    page("portal:privacy_export", ok=SIGNED_IN),
-    page("portal:privacy_close", ok=SIGNED_IN),
+    page("accounts:privacy", ok=SIGNED_IN),
+    page("accounts:privacy_export", ok=SIGNED_IN),
+    page("accounts:privacy_close", ok=SIGNED_IN),
     # Everyone may close their own account, after confirming the password; the only admin of Acme,
     # and the distributor's only admin, are refused until they name another (a form error).
     # Without the confirmation: sent to give it.
-    page("portal:privacy_close", "POST", ok=SIGNED_IN - {"sa_admin", "partner_no_consent"}, status=302,
+    page("accounts:privacy_close", "POST", ok=SIGNED_IN - {"sa_admin", "partner_no_consent"}, status=302,
          odd={"sa_admin": 200, "partner_no_consent": 200},
          body=lambda w, c: {"confirm_email": email_of(w, c)}, reauthenticated=True, effect=closed_users),
-    page("portal:privacy_close", "POST", label="not re-authenticated", ok=SIGNED_IN, status=302, records=False,
+    page("accounts:privacy_close", "POST", label="not re-authenticated", ok=SIGNED_IN, status=302, records=False,
          body=lambda w, c: {"confirm_email": email_of(w, c)}, fresh_session=True, effect=closed_users),
-    page("portal:privacy_closed", ok=EVERYONE),
-    page("portal:support_case_list", ok=SIGNED_IN),
-    page("portal:support_case_create", ok=SIGNED_IN),
-    page("portal:support_case_create", "POST", ok=SIGNED_IN, status=302,
+    page("accounts:privacy_closed", ok=EVERYONE),
+    page("accounts:support_case_list", ok=SIGNED_IN),
+    page("accounts:support_case_create", ok=SIGNED_IN),
+    page("accounts:support_case_create", "POST", ok=SIGNED_IN, status=302,
          body=fixed({"subject": "Matrix", "body": "A question.", "smart_account": "", "order_number": ""}),
          effect=support_cases),
     # A user's own case; staff answer cases in the admin (and through the API).
-    page("portal:support_case_detail", kwargs=pk("support_case"), ok=OWNER),
-    page("portal:support_case_reply", "POST", kwargs=pk("support_case"), ok=OWNER, status=302,
+    page("accounts:support_case_detail", kwargs=pk("support_case"), ok=OWNER),
+    page("accounts:support_case_reply", "POST", kwargs=pk("support_case"), ok=OWNER, status=302,
          body=fixed({"body": "Any news?"}), effect=support_messages),
-    page("portal:support_case_resolve", "POST", kwargs=pk("support_case"), ok=OWNER, status=302,
+    page("accounts:support_case_resolve", "POST", kwargs=pk("support_case"), ok=OWNER, status=302,
          effect=support_cases),
-    page("portal:api_key_list", ok=SIGNED_IN),
-    page("portal:api_key_create", "POST", ok=SIGNED_IN, status=302, body=fixed({"name": "Matrix key"}),
+    page("accounts:api_key_list", ok=SIGNED_IN),
+    page("accounts:api_key_create", "POST", ok=SIGNED_IN, status=302, body=fixed({"name": "Matrix key"}),
          reauthenticated=True, effect=api_keys),
-    page("portal:api_key_create", "POST", label="not re-authenticated", ok=SIGNED_IN, status=302, records=False,
+    page("accounts:api_key_create", "POST", label="not re-authenticated", ok=SIGNED_IN, status=302, records=False,
          body=fixed({"name": "Matrix key"}), effect=api_keys),
-    page("portal:api_key_revoke", "POST", kwargs=pk("spare_api_key"), ok=OWNER, status=302, effect=revoked_api_keys),
+    page("accounts:api_key_revoke", "POST", kwargs=pk("spare_api_key"), ok=OWNER, status=302, effect=revoked_api_keys),
 ]
 
 ACCOUNT_PAGES = [
@@ -387,36 +387,36 @@ ACCOUNT_PAGES = [
 # The partner pages are about the caller's own partner organisation: a user of none (staff
 # included: staff manage partners in the admin and the API) finds nothing to act on (404).
 PARTNER_PAGES = [
-    page("partner:partner_detail", ok=SIGNED_IN),
+    page("accounts:partner_detail", ok=SIGNED_IN),
     # Members join by invitation: the partner's admins invite and withdraw invitations...
-    page("partner:partner_member_invite", "POST", ok=PARTNER_ADMIN, sees={"holding_member"}, status=302,
+    page("accounts:partner_member_invite", "POST", ok=PARTNER_ADMIN, sees={"holding_member"}, status=302,
          body=lambda w, c: {"email": w.newcomer.email, "is_admin": ""}, effect=partner_invitations),
-    page("partner:partner_invitation_revoke", "POST", kwargs=pk("partner_invitation"), ok=PARTNER_ADMIN,
+    page("accounts:partner_invitation_revoke", "POST", kwargs=pk("partner_invitation"), ok=PARTNER_ADMIN,
          sees={"holding_member"}, status=302, effect=partner_invitations),
     # ...and the emailed link is personal: only its addressee (no_role) accepts or declines it.
-    page("partner:partner_invitation_respond", kwargs=token("partner_invitation_token"), ok={"no_role"},
+    page("accounts:partner_invitation_respond", kwargs=token("partner_invitation_token"), ok={"no_role"},
          sees=SIGNED_IN),
-    page("partner:partner_invitation_respond", "POST", label="accept", kwargs=token("partner_invitation_token"),
+    page("accounts:partner_invitation_respond", "POST", label="accept", kwargs=token("partner_invitation_token"),
          ok={"no_role"}, sees=SIGNED_IN, status=302, body=fixed({"decision": "accept"}), effect=partner_memberships),
-    page("partner:partner_invitation_respond", "POST", label="decline", kwargs=token("partner_invitation_token"),
+    page("accounts:partner_invitation_respond", "POST", label="decline", kwargs=token("partner_invitation_token"),
          ok={"no_role"}, sees=SIGNED_IN, status=302, body=fixed({"decision": "decline"}),
          effect=partner_invitations),
-    page("partner:partner_member_remove", "POST", kwargs=pk("spare_membership"), ok=PARTNER_ADMIN,
+    page("accounts:partner_member_remove", "POST", kwargs=pk("spare_membership"), ok=PARTNER_ADMIN,
          sees={"holding_member"}, status=302, effect=partner_memberships),
-    page("partner:partner_member_set_admin", "POST", kwargs=pk("spare_membership"), ok=PARTNER_ADMIN,
+    page("accounts:partner_member_set_admin", "POST", kwargs=pk("spare_membership"), ok=PARTNER_ADMIN,
          sees={"holding_member"}, status=302, body=fixed({"is_admin": "1"}), effect=partner_memberships),
-    page("partner:holding_account_list", ok=SIGNED_IN),
-    page("partner:holding_account_create", "POST", ok=DISTRIBUTOR, status=302, body=fixed({"name": "Second stock"})),
+    page("accounts:holding_account_list", ok=SIGNED_IN),
+    page("accounts:holding_account_create", "POST", ok=DISTRIBUTOR, status=302, body=fixed({"name": "Second stock"})),
     # Adding a colleague to the holding account: the partner's admins.
-    page("partner:holding_member_add", "POST", kwargs=pk("dist_stock"), ok=PARTNER_ADMIN,
+    page("accounts:holding_member_add", "POST", kwargs=pk("dist_stock"), ok=PARTNER_ADMIN,
          sees={"holding_member"}, status=302,
          body=lambda w, c: {f"h{w.dist_stock.pk}-email": w.spare.email, f"h{w.dist_stock.pk}-notify": "on"}),
     # holding_member's own membership: they leave it, their partner's admin takes them out.
-    page("partner:holding_member_remove", "POST", kwargs=pk("holding_membership"), ok=DISTRIBUTOR,
+    page("accounts:holding_member_remove", "POST", kwargs=pk("holding_membership"), ok=DISTRIBUTOR,
          status=302),
-    page("partner:holding_member_notify", "POST", kwargs=pk("holding_membership"), ok=DISTRIBUTOR,
+    page("accounts:holding_member_notify", "POST", kwargs=pk("holding_membership"), ok=DISTRIBUTOR,
          status=302, body=fixed({"notify": ""})),
-    page("partner:partner_customer_list", ok=SIGNED_IN),
+    page("accounts:partner_customer_list", ok=SIGNED_IN),
 ]
 
 # Pages per Smart Account (`sa/<Acme>/…`: every role holder sees their part) and per Virtual

@@ -73,8 +73,8 @@ PAGE_ACTIONS = [
     ("POST licensing:alert_preferences", "sa_admin"),
     ("POST orders:order_place", "holding_member"),
     ("POST orders:held_line_move", "holding_member"),
-    ("POST partner:partner_member_invite", "partner_no_consent"),
-    ("POST partner:holding_account_create", "holding_member"),
+    ("POST accounts:partner_member_invite", "partner_no_consent"),
+    ("POST accounts:holding_account_create", "holding_member"),
 ]
 
 EXTRA_ROWS = {
