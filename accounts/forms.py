@@ -81,27 +81,52 @@ class VirtualAccountForm(forms.Form):
         self.fields["parent"].queryset = parents.order_by("tree_id", "lft")
 
 
+ADMIN_ROLES = (Role.SA_ADMIN, Role.VA_ADMIN)  # granted only after a confirmation step
+
+
 class RoleGrantForm(forms.Form):
+    """Grant a role. The least privilege is preselected (viewer); an admin role is granted only
+    once `confirmed` comes back from the confirmation page."""
+
     user_email = forms.EmailField(label="User's email", help_text="Any registered user, partner users included.")
     role = forms.ChoiceField(choices=Role.choices)
-    virtual_account = VirtualAccountChoiceField(queryset=VirtualAccount.objects.none(), required=False,
+    virtual_account = VirtualAccountChoiceField(queryset=VirtualAccount.objects.none(), required=False, empty_label="—",
+                                                label="Virtual Account (for VA roles)",
                                                 help_text="For Virtual Account roles: the top of the subtree.")
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, virtual_accounts, sa_roles_allowed: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["virtual_account"].queryset = virtual_accounts.order_by("tree_id", "lft")
+        self.fields["role"].initial = Role.SA_VIEWER if sa_roles_allowed else Role.VA_VIEWER
         if not sa_roles_allowed:
             self.fields["role"].choices = [(r.value, r.label) for r in Role if r not in SA_ROLES]
 
+    def needs_confirmation(self) -> bool:
+        return self.cleaned_data["role"] in ADMIN_ROLES and not self.cleaned_data["confirmed"]
+
 
 class AccessRequestApproveForm(forms.Form):
+    """Approve an access request. Preselected: the least privilege matching what was asked (a
+    viewer of the Virtual Accounts named, else of the whole account); an admin role needs the
+    confirmation step, as in RoleGrantForm."""
+
     role = forms.ChoiceField(choices=Role.choices)
     virtual_accounts = VirtualAccountMultipleChoiceField(queryset=VirtualAccount.objects.none(), required=False,
                                                          help_text="For Virtual Account roles only.")
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, smart_account: SmartAccount, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["virtual_accounts"].queryset = VirtualAccount.objects.filter(smart_account=smart_account).order_by("tree_id", "lft")
+
+    @staticmethod
+    def least_privilege(requested_virtual_accounts) -> str:
+        """The role preselected for a request: viewer of what it names."""
+        return Role.VA_VIEWER if requested_virtual_accounts else Role.SA_VIEWER
+
+    def needs_confirmation(self) -> bool:
+        return self.cleaned_data["role"] in ADMIN_ROLES and not self.cleaned_data["confirmed"]
 
 
 class AccessRequestDenyForm(forms.Form):

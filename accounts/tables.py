@@ -1,6 +1,7 @@
 """The list tables of the accounts pages (django-tables2, on lib.tables.PortalTable): who holds
-which role in a Smart Account, a partner's members, and the customer roles a partner manages.
-Their rows are lists the views built in a fixed number of queries; sorting them is in memory."""
+which role in a Smart Account, a partner's members, the customer roles a partner manages, the
+members of its holding accounts, a user's support cases and API keys. Most rows are lists the
+views built in a fixed number of queries; sorting them is in memory."""
 from __future__ import annotations
 
 from lib.tables import CellColumn, PortalTable, hidden_header, order_nulls
@@ -26,7 +27,9 @@ class RoleTable(PortalTable):
     scope = CellColumn("{{ record.scope_label }}", verbose_name="Scope", order_by=("scope_label", "user__email"))
     granted = _granted()
     actions = CellColumn(
-        '<form method="post" action="{% url \'accounts:role_revoke\' record.pk %}">{% csrf_token %}'
+        '<form method="post" action="{% url \'accounts:role_revoke\' record.pk %}" '
+        'data-confirm="Revoke the role {{ record.permission.name }} ({{ record.scope_label }}) from {{ record.user.email }}? '
+        'They lose what it gave them at once.">{% csrf_token %}'
         '<button class="btn btn-sm btn-outline-danger" type="submit" aria-label="Revoke {{ record.permission.name }} '
         'from {{ record.user.email }}">Revoke</button></form>',
         verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
@@ -146,3 +149,128 @@ class SupportCaseTable(PortalTable):
     def order_about(self, queryset, is_descending: bool):
         # General cases (no account) come first, whatever the database.
         return order_nulls(queryset, "smart_account__name", is_descending, "order_number", "pk")
+
+
+class ApiKeyTable(PortalTable):
+    """/profile/api-keys/: the user's keys; rows carry `state` (active, expired, revoked) and
+    `expires_sort`, set by the view. Neither the key nor its first characters are exported: the
+    CSV lists name, dates and status only."""
+
+    name = CellColumn("{{ record.name }}", verbose_name="Name", order_by=("name", "created_at"))
+    prefix = CellColumn("<code>{{ record.prefix }}…</code>", verbose_name="Key starts with", orderable=False,
+                        exclude_from_export=True)
+    created = CellColumn('{{ record.created_at|date:"Y-m-d H:i" }}', verbose_name="Created", order_by=("created_at",),
+                         attrs={"td": {"class": "small"}})
+    last_used = CellColumn(
+        '{% if record.last_used_at %}{{ record.last_used_at|timesince }} ago'
+        '{% else %}<span class="text-body-secondary">Never</span>{% endif %}',
+        verbose_name="Last used", order_by=("last_used_at", "created_at"), attrs={"td": {"class": "small"}},
+    )
+    expires = CellColumn(
+        '{% if record.expires_at %}{{ record.expires_at|date:"Y-m-d H:i" }}'
+        '{% else %}<span class="text-body-secondary">Never</span>{% endif %}',
+        verbose_name="Expires", order_by=("expires_sort", "created_at"), attrs={"td": {"class": "small"}},
+    )
+    status = CellColumn(
+        '{% if record.state == "revoked" %}<span class="badge text-bg-secondary">Revoked {{ record.revoked_at|date:"Y-m-d" }}</span>'
+        '{% if record.revoked_reason %}<div class="small text-body-secondary">{{ record.revoked_reason }}</div>{% endif %}'
+        '{% elif record.state == "expired" %}<span class="badge text-bg-secondary">Expired</span>'
+        '{% else %}<span class="badge text-bg-success">Active</span>{% endif %}',
+        verbose_name="Status", order_by=("state", "created_at"),
+    )
+    actions = CellColumn(
+        '{% if record.state == "active" %}<form method="post" action="{% url \'accounts:api_key_revoke\' record.pk %}">{% csrf_token %}'
+        '<button class="btn btn-sm btn-outline-danger" type="submit" aria-label="Revoke API key {{ record.name }}">Revoke</button>'
+        '</form>{% endif %}',
+        verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
+    )
+
+    caption = "Your API keys"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        attrs = {"class": "table align-middle mb-0", "id": "api-key-table"}
+
+    def value_created(self, record) -> str:
+        return record.created_at.isoformat(timespec="minutes")
+
+    def value_last_used(self, record) -> str:
+        return record.last_used_at.isoformat(timespec="minutes") if record.last_used_at else "never"
+
+    def value_expires(self, record) -> str:
+        return record.expires_at.isoformat(timespec="minutes") if record.expires_at else "never"
+
+    def value_status(self, record) -> str:
+        if record.state == "revoked":
+            return f"revoked {record.revoked_at.date().isoformat()}" + (f" ({record.revoked_reason})" if record.revoked_reason else "")
+        return record.state
+
+
+class HoldingMemberTable(PortalTable):
+    """/partner/holding-accounts/: the members of a holding account, one table per account on
+    the page, sorted as a whole (in memory); the CSV lists every account's members. The actions
+    column only for a partner admin."""
+
+    member = CellColumn(
+        '{{ record.user.email }}{% if record.user_id == user.pk %} <span class="badge text-bg-light border">you</span>{% endif %}',
+        verbose_name="Member", order_by=("user__email",),
+    )
+    holding_account = CellColumn("{{ record.smart_account.name }}", verbose_name="Holding account", visible=False,
+                                 orderable=False)
+    notify = CellColumn(
+        '{% if record.notify %}<i class="bi bi-bell-fill text-success" aria-hidden="true"></i> Yes'
+        '{% else %}<i class="bi bi-bell-slash text-body-secondary" aria-hidden="true"></i> No{% endif %}',
+        verbose_name="Order emails", order_by=("notify", "user__email"),
+    )
+    joined = CellColumn('{{ record.created_at|date:"Y-m-d" }}', verbose_name="Joined", order_by=("created_at", "user__email"),
+                        attrs={"td": {"class": "small text-body-secondary"}})
+    actions = CellColumn(
+        '{% if record.user_id != user.pk %}<form method="post" action="{% url \'accounts:holding_member_remove\' record.pk %}">'
+        '{% csrf_token %}<button class="btn btn-sm btn-outline-danger" type="submit" '
+        'aria-label="Remove {{ record.user.email }} from {{ record.smart_account.name }}">Remove</button></form>{% endif %}',
+        verbose_name=hidden_header("Actions"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
+    )
+
+    wrapper_class = "table-responsive"
+
+    class Meta(PortalTable.Meta):
+        attrs = {"class": "table table-sm align-middle mb-0"}
+
+    def value_member(self, record) -> str:
+        return record.user.email
+
+    def value_notify(self, record) -> str:
+        return "yes" if record.notify else "no"
+
+    def value_joined(self, record) -> str:
+        return record.created_at.date().isoformat()
+
+
+class SmartAccountTable(PortalTable):
+    """/sa/: the Smart Accounts the user sees (`permissions.visible`, partner selected)."""
+
+    name = CellColumn('<a href="{% url \'portal:smart_account_detail\' record.pk %}">{{ record.name }}</a>', verbose_name="Name",
+                      order_by=("name", "pk"))
+    kind = CellColumn(
+        '{% if record.is_holding %}<span class="badge text-bg-secondary">Holding · {{ record.partner.name }}</span>'
+        '{% else %}Customer{% endif %}',
+        verbose_name="Kind", order_by=("kind", "name", "pk"),
+    )
+    domain = CellColumn('{{ record.domain|default:"—" }}', verbose_name="Domain", order_by=("domain", "name", "pk"))
+    status = CellColumn('{% include "accounts/_status_badge.html" with status=record.status label=record.get_status_display %}',
+                        verbose_name="Status", order_by=("status", "name", "pk"))
+
+    caption = "Your accounts"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        attrs = {**PortalTable.Meta.attrs, "id": "smart-account-table"}
+
+    def value_kind(self, record) -> str:
+        return f"Holding ({record.partner.name})" if record.is_holding else "Customer"
+
+    def value_domain(self, record) -> str:
+        return record.domain
+
+    def value_status(self, record) -> str:
+        return record.status

@@ -216,3 +216,55 @@ class LicenseTable(PortalTable):
 
     class Meta(PortalTable.Meta):
         attrs = {**PortalTable.Meta.attrs, "id": "license-table"}
+
+
+class AccountComplianceTable(PortalTable):
+    """/licensing/: the user's customer accounts; rows carry `compliance`
+    (`selectors.accounts_compliance`, worked out by the view for the rows shown). Sorted by name
+    only: the compliance columns are worked out for a page, after the sort and the paging."""
+
+    account = CellColumn(
+        '<a class="fw-semibold" href="{% url \'licensing:dashboard\' sa_pk=record.pk %}">{{ record.name }}</a>'
+        '<div class="small text-body-secondary">{{ record.domain }}</div>',
+        verbose_name="Smart Account", order_by=("name", "pk"),
+    )
+    domain = CellColumn("{{ record.domain }}", verbose_name="Domain", orderable=False, visible=False)  # for the CSV
+    compliance = CellColumn(
+        '{% with row=record.compliance %}{% include "licensing/_compliance_badge.html" with shortage=row.shortage_skus|length %}'
+        '{% if row.shortage_skus %}<div class="small text-danger">{{ row.shortage_skus|slice:":4"|join:", " }}'
+        '{% if row.shortage_skus|length > 4 %} …{% endif %}</div>{% endif %}{% endwith %}',
+        verbose_name="Compliance", orderable=False,
+    )
+    silent_devices = CellColumn(
+        '{% if record.compliance.silent_devices %}<span class="text-warning-emphasis fw-semibold">{{ record.compliance.silent_devices }}'
+        '</span>{% else %}<span class="text-body-secondary">0</span>{% endif %}',
+        verbose_name="Silent devices", orderable=False, attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}},
+    )
+    subscriptions_ending = CellColumn("{{ record.compliance.subscriptions_ending }}", verbose_name="Subscriptions ending in 90 days",
+                                      orderable=False, attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
+    pages = CellColumn(
+        '<a class="btn btn-sm btn-outline-primary" href="{% url \'licensing:license_list\' sa_pk=record.pk %}">Licenses</a> '
+        '<a class="btn btn-sm btn-outline-secondary" href="{% url \'licensing:device_list\' sa_pk=record.pk %}">Devices</a>',
+        verbose_name=hidden_header("Pages"), orderable=False, exclude_from_export=True,
+        attrs={"td": {"class": "text-end text-nowrap"}},
+    )
+
+    caption = "Your customer accounts and their compliance"
+    pagination_label = "Account pages"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        attrs = {**PortalTable.Meta.attrs, "id": "account-compliance"}
+
+    def value_account(self, record) -> str:
+        return record.name
+
+    def value_compliance(self, record) -> str:
+        skus = record.compliance.shortage_skus
+        return f"{len(skus)} in shortage: {', '.join(skus)}" if skus else "in compliance"
+
+    def value_silent_devices(self, record) -> str:
+        return str(record.compliance.silent_devices)
+
+    def value_subscriptions_ending(self, record) -> str:
+        return str(record.compliance.subscriptions_ending)

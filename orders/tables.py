@@ -1,5 +1,6 @@
 """The list tables of the orders pages (django-tables2, on lib.tables.PortalTable): the order
-list, and the lines waiting in a partner's holding accounts."""
+list, the lines waiting in a partner's holding accounts, and the delegated lines waiting for
+their end customer's choice."""
 from __future__ import annotations
 
 from django.utils import timezone
@@ -139,3 +140,54 @@ class HeldLineTable(PortalTable):
         if age.ended:
             return f"ended {record.ends_on.isoformat()}"
         return f"{age.months_used} of {age.term_months} months used"
+
+
+class DelegatedLineTable(PortalTable):
+    """/orders/delegated/: the lines waiting for the signed-in end-customer contact to choose
+    their account (`selectors.delegated_lines_for`, newest order first unless sorted)."""
+
+    order = CellColumn(
+        '{{ record.order.number }} <span class="small text-body-secondary">line {{ record.number }}</span>'
+        '<div class="small text-body-secondary">{{ record.order.placed_at|date:"Y-m-d" }}</div>',
+        verbose_name="Order", order_by=("order__number", "number"),
+    )
+    placed = CellColumn('{{ record.order.placed_at|date:"Y-m-d" }}', verbose_name="Placed", visible=False, orderable=False)
+    partner = CellColumn("{{ record.order.partner.name }}", verbose_name="From",
+                         order_by=("order__partner__name", "order__number", "number"))
+    product = CellColumn(
+        '<span class="fw-semibold">{{ record.product.sku }}</span><div class="small text-body-secondary">{{ record.product.name }}</div>',
+        verbose_name="Product", order_by=("product__sku", "order__number", "number"),
+    )
+    quantity = CellColumn("{{ record.quantity }}", verbose_name="Qty", order_by=("quantity", "order__number", "number"),
+                          attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
+    shipped = CellColumn(
+        '{% if record.shipped_on %}{{ record.shipped_on|date:"Y-m-d" }}'
+        '{% else %}<span class="text-body-secondary">Not yet</span>{% endif %}',
+        verbose_name="Shipped", order_by=("shipped_on", "order__number", "number"), attrs={"td": {"class": "small"}},
+    )
+    actions = CellColumn(
+        '<a class="btn btn-sm btn-primary" href="{% url \'orders:delegated_line_choose\' record.pk %}">Choose the account'
+        '<span class="visually-hidden"> for {{ record.order.number }} line {{ record.number }}</span></a>',
+        verbose_name=hidden_header("Action"), orderable=False, exclude_from_export=True, attrs={"td": {"class": "text-end"}},
+    )
+
+    caption = "Lines waiting for your choice"
+    export_csv = True
+
+    class Meta(PortalTable.Meta):
+        model = OrderLine
+        fields = ()
+        attrs = {**PortalTable.Meta.attrs, "id": "delegated-line-table"}
+
+    def order_shipped(self, queryset, is_descending: bool):
+        # Lines not shipped yet come first, whatever the database.
+        return order_nulls(queryset, "shipped_on", is_descending, "order__number", "number")
+
+    def value_order(self, record: OrderLine) -> str:
+        return f"{record.order.number} line {record.number}"
+
+    def value_product(self, record: OrderLine) -> str:
+        return f"{record.product.sku} {record.product.name}"
+
+    def value_shipped(self, record: OrderLine) -> str:
+        return record.shipped_on.isoformat() if record.shipped_on else "not yet"

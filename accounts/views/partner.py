@@ -33,7 +33,7 @@ from ..models import (
     SmartAccount,
     SmartAccountKind,
 )
-from ..tables import PartnerCustomerTable, PartnerMemberTable
+from ..tables import HoldingMemberTable, PartnerCustomerTable, PartnerMemberTable
 from .invitations import invitation_page
 
 
@@ -184,8 +184,22 @@ def _render_holding_accounts(
         .prefetch_related(Prefetch("holding_memberships", queryset=members)).order_by("name")
     )
     add_forms = add_forms or {}
+    is_partner_admin = permissions.can_manage_partner(request.user, partner)
+    # Every account's members sorted as a whole (`?sort=`, in memory), then back in their
+    # accounts (a stable sort): one table per account, and the CSV of them all in that order.
+    position = {sa.pk: i for i, sa in enumerate(accounts)}
+    everyone = HoldingMemberTable([m for sa in accounts for m in sa.holding_memberships.all()])
+    table_configure(request, everyone)
+    members = sorted((row.record for row in everyone.rows), key=lambda m: position[m.smart_account_id])
+    if wants_csv(request) and request.method == "GET":
+        csv_table = HoldingMemberTable(members, sorted_by=everyone.order_by)
+        return table_csv_response(csv_table, f"{slugify(partner.name) or 'partner'}-holding-members-"
+                                             f"{timezone.localdate().isoformat()}.csv")
+    exclude = () if is_partner_admin else ("actions",)
     for sa in accounts:
-        sa.members = list(sa.holding_memberships.all())
+        sa.members = [m for m in members if m.smart_account_id == sa.pk]
+        sa.members_table = HoldingMemberTable(sa.members, sorted_by=everyone.order_by, exclude=exclude,
+                                              caption=f"Members of {sa.name}")
         sa.my_membership = next((m for m in sa.members if m.user_id == request.user.pk), None)
         sa.add_form = add_forms.get(sa.pk) or HoldingMemberAddForm(prefix=f"h{sa.pk}")
         sa.add_form.fields["email"].widget.attrs["list"] = "partner-member-emails"
@@ -193,10 +207,11 @@ def _render_holding_accounts(
         "partner": partner,
         "tab": "holding",
         "accounts": accounts,
-        "is_partner_admin": permissions.can_manage_partner(request.user, partner),
+        "is_partner_admin": is_partner_admin,
         "partner_member_emails": PartnerMembership.objects.filter(partner=partner)
         .order_by("user__email").values_list("user__email", flat=True),
         "create_form": create_form or HoldingAccountCreateForm(),
+        "has_members": bool(members),
     }
     return render(request, "accounts/holding_account_list.html", context)
 

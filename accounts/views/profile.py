@@ -2,6 +2,7 @@
 cases and API keys."""
 from __future__ import annotations
 
+import datetime
 import json
 
 from allauth.account.decorators import reauthentication_required
@@ -17,12 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lib.forms import run_service
-from lib.tables import table_configure
+from lib.tables import table_configure, table_csv_response, wants_csv
 
 from .. import permissions, selectors, services
 from ..forms import AccountCloseForm, ApiKeyCreateForm, SupportCaseForm, SupportReplyForm
 from ..models import ApiKey, SmartAccount, SupportCase, SupportCaseStatus
-from ..tables import SupportCaseTable
+from ..tables import ApiKeyTable, SupportCaseTable
 
 
 # --- help (public) -------------------------------------------------------------------------------
@@ -162,15 +163,24 @@ NEW_API_KEY_SESSION_KEY = "accounts.new_api_key"
 
 def _render_api_keys(request: HttpRequest, *, form: ApiKeyCreateForm | None = None) -> HttpResponse:
     keys = list(ApiKey.objects.filter(user=request.user).order_by("-created_at", "-pk"))
+    now = timezone.now()
+    for key in keys:
+        key.state = "revoked" if key.revoked_at else "expired" if key.expires_at and key.expires_at <= now else "active"
+        key.expires_sort = key.expires_at or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)  # never: last
+    table = table_configure(request, ApiKeyTable(keys))
+    if wants_csv(request):
+        # Names, dates and status only: a key's secret is shown once, when it is made, and never again.
+        return table_csv_response(table, f"api-keys-{timezone.localdate().isoformat()}.csv")
     bulk_revocations = [k for k in keys if k.revoked_at and k.revoked_reason in services.CREDENTIALS_REVOKED_BECAUSE.values()]
     latest = max(bulk_revocations, key=lambda k: k.revoked_at, default=None)
     if latest and any(k.created_at > latest.revoked_at for k in keys):
         latest = None  # said until the user makes a new key
     context = {
-        "keys": keys,
+        "keys": [row.record for row in table.rows],
+        "table": table,
         "form": form or ApiKeyCreateForm(),
         "new_key": request.session.pop(NEW_API_KEY_SESSION_KEY, None),
-        "now": timezone.now(),
+        "now": now,
         # The latest "all keys revoked with the password/MFA" is said above the table, with its reason.
         "revoked_with_password": latest,
     }

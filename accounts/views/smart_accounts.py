@@ -8,10 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from lib.forms import run_service
+from lib.tables import table_configure, table_csv_response, wants_csv
 
 from .. import permissions, selectors, services
 from ..forms import (
@@ -31,14 +33,18 @@ from ..models import (
     SmartAccountStatus,
     normalise_domain,
 )
+from ..tables import SmartAccountTable
 from .invitations import invitation_page
 
 
 @login_required
 def smart_account_list(request: HttpRequest) -> HttpResponse:
     accounts = permissions.visible(request.user, SmartAccount).select_related("partner").order_by("kind", "name")
+    table = table_configure(request, SmartAccountTable(accounts))
+    if wants_csv(request):
+        return table_csv_response(table, f"smart-accounts-{timezone.localdate().isoformat()}.csv")
     pending = AccessRequest.objects.filter(requester=request.user, status=AccessRequestStatus.PENDING).select_related("smart_account")
-    context = {"accounts": accounts, "pending_requests": pending,
+    context = {"accounts": [row.record for row in table.rows], "table": table, "pending_requests": pending,
                "can_request_for_customer": permissions.can_request_account_for_customer(request.user)}
     return render(request, "accounts/smart_account_list.html", context)
 

@@ -15,10 +15,12 @@ from accounts import permissions
 from accounts.models import SmartAccount, SmartAccountKind
 from lib.csv import csv_response
 from lib.forms import run_service
+from lib.tables import records_page, table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..forms import AlertPreferencesForm, PeriodForm
-from .scope import Scope, export_name, page_scope, paginate
+from ..tables import AccountComplianceTable
+from .scope import PER_PAGE, Scope, export_name, page_scope
 
 
 DASHBOARD_PERIODS = (30, 90, 365)
@@ -29,11 +31,19 @@ DASHBOARD_PERIODS = (30, 90, 365)
 def index(request: HttpRequest) -> HttpResponse:
     """The user's customer accounts with their compliance; straight to the account if just one."""
     accounts = permissions.visible(request.user, SmartAccount).filter(kind=SmartAccountKind.CUSTOMER).order_by("name", "pk")
-    page_obj = paginate(request, accounts)
+    table = AccountComplianceTable(accounts)
+    if wants_csv(request):
+        records = [row.record for row in table_configure(request, table).rows]
+        for row in selectors.accounts_compliance(request.user, records):  # three queries for them all
+            row.smart_account.compliance = row
+        return table_csv_response(table, f"accounts-compliance-{timezone.localdate().isoformat()}.csv")
+    page_obj = records_page(table_configure(request, table, per_page=PER_PAGE))
     if page_obj.paginator.count == 1:
         return redirect("licensing:license_list", sa_pk=page_obj.object_list[0].pk)
     rows = selectors.accounts_compliance(request.user, page_obj.object_list)
-    return render(request, "licensing/account_list.html", {"rows": rows, "page_obj": page_obj})
+    for row in rows:
+        row.smart_account.compliance = row
+    return render(request, "licensing/account_list.html", {"rows": rows, "page_obj": page_obj, "table": table})
 
 
 def _tree_top(rows: list[selectors.VirtualAccountLicenses]) -> list[tuple[selectors.VirtualAccountLicenses, bool]]:

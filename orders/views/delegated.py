@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -17,18 +18,22 @@ from accounts.models import Invitation, InvitationPurpose, SmartAccountKind, Sma
 from accounts.permissions import OPERATE
 from accounts.views.invitations import invitation_page
 from lib.forms import run_service
+from lib.tables import table_configure, table_csv_response, wants_csv
 
 from .. import selectors, services
 from ..forms import DelegatedLineAssignForm
 from ..models import OrderLine, OrderLineState
+from ..tables import DelegatedLineTable
 from .pickers import va_context, where_label
 
 
 @require_GET
 @login_required
 def delegated_line_list(request: HttpRequest) -> HttpResponse:
-    lines = list(selectors.delegated_lines_for(request.user))
-    return render(request, "orders/delegated_line_list.html", {"lines": lines})
+    table = table_configure(request, DelegatedLineTable(selectors.delegated_lines_for(request.user)))
+    if wants_csv(request):
+        return table_csv_response(table, f"delegated-lines-{timezone.localdate().isoformat()}.csv")
+    return render(request, "orders/delegated_line_list.html", {"lines": [row.record for row in table.rows], "table": table})
 
 
 def _delegated_line_page(request: HttpRequest, line: OrderLine) -> HttpResponse:

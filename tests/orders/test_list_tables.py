@@ -2,7 +2,8 @@
 sorts by every sortable column through `?sort=`, ignores a column it does not know, keeps the
 filters in its sort and page links, downloads the filtered, sorted rows as CSV with the columns it
 shows, and runs the same number of queries sorted as unsorted, at two data sizes. The inbox stays
-grouped by holding account whatever the sort."""
+grouped by holding account whatever the sort. The list of delegated lines waiting for the end
+customer's choice is one too (unpaginated, no filters)."""
 import csv
 import datetime
 import io
@@ -13,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import services
-from orders.models import Order
-from orders.tables import HeldLineTable, OrderTable
+from orders.models import Order, OrderLineState
+from orders.tables import DelegatedLineTable, HeldLineTable, OrderTable
 
 from ..factories import HoldingMembershipFactory, OrderFactory, OrderLineFactory, PartnerFactory, ProductFactory
 from ..querycount import count_queries
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = reverse("orders:order_list")
 INBOX = reverse("orders:held_line_list")
+DELEGATED = reverse("orders:delegated_line_list")
 
 
 def _sortable(table_class) -> set[str]:
@@ -205,3 +207,92 @@ def test_the_sorted_inbox_runs_a_fixed_number_of_queries(client, world, place, s
                        count_queries(client, f"{INBOX}?sort=age&_export=csv")[0]))
     assert counts[0] == counts[1]
     assert counts[0][0] == count_queries(client, INBOX)[0]
+
+
+# --- the delegated lines waiting for the end customer's choice ----------------------------------
+
+
+@pytest.fixture
+def delegated(world):
+    """Three lines delegated to gina, from two partners; one not shipped yet. Plus one of someone else's."""
+    today = timezone.localdate()
+    made = []
+    for number, partner, sku, qty, shipped in (("SO-2", world.reseller, "B-SKU", 3, today - datetime.timedelta(days=4)),
+                                               ("SO-3", world.distributor, "C-SKU", 1, None),
+                                               ("SO-1", world.reseller, "A-SKU", 7, today - datetime.timedelta(days=1))):
+        order = OrderFactory(number=number, partner=partner, end_customer_email=world.gina.email)
+        Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - datetime.timedelta(days=int(number[-1])))
+        made.append(OrderLineFactory(order=order, delegated=True, product=ProductFactory(sku=sku), quantity=qty, shipped_on=shipped,
+                                     state=OrderLineState.AWAITING_ACCOUNT if shipped else OrderLineState.BOOKED))
+    OrderLineFactory(order=OrderFactory(number="SO-9", partner=world.reseller), delegated=True)  # not gina's
+    return made
+
+
+DELEGATED_KEYS = {
+    "order": lambda line: line.order.number,
+    "partner": lambda line: line.order.partner.name,
+    "product": lambda line: line.product.sku,
+    "quantity": lambda line: line.quantity,
+    "shipped": lambda line: line.shipped_on or datetime.date.min,  # not shipped yet first
+}
+
+
+def test_every_sortable_delegated_line_column_sorts_the_list_both_ways(client, world, delegated):
+    assert set(DELEGATED_KEYS) == _sortable(DelegatedLineTable)
+    client.force_login(world.gina)
+    for column, key in DELEGATED_KEYS.items():
+        ascending = client.get(DELEGATED, {"sort": column}).context["lines"]
+        assert len(ascending) == 3
+        assert [key(line) for line in ascending] == sorted(key(line) for line in ascending), column
+        descending = client.get(DELEGATED, {"sort": f"-{column}"}).context["lines"]
+        assert [line.pk for line in descending] == [line.pk for line in reversed(ascending)], column
+
+
+def test_delegated_lines_ignore_an_unknown_sort_and_keep_the_newest_order_first(client, world, delegated):
+    client.force_login(world.gina)
+    unsorted = [line.order.number for line in client.get(DELEGATED).context["lines"]]
+
+    assert unsorted == ["SO-1", "SO-2", "SO-3"]  # the newest order first (SO-n was placed n days ago)
+    for bad in ("nope", "actions", "placed", "-order__end_customer_email", ""):
+        response = client.get(DELEGATED, {"sort": bad})
+        assert response.status_code == 200
+        assert [line.order.number for line in response.context["lines"]] == unsorted, bad
+
+
+def test_delegated_line_sort_links_and_csv_link_keep_the_sort(client, world, delegated):
+    client.force_login(world.gina)
+
+    page = client.get(DELEGATED, {"sort": "-quantity"}).content.decode()
+
+    assert 'href="?sort=quantity"' in page and 'aria-sort="descending"' in page
+    assert 'href="?sort=-quantity&amp;_export=csv"' in page
+    assert reverse("orders:delegated_line_choose", args=[delegated[0].pk]) in page
+
+
+def test_delegated_line_csv_has_the_shown_columns_and_her_rows_in_the_sort_order(client, world, delegated):
+    client.force_login(world.gina)
+
+    rows = _csv(client.get(DELEGATED, {"sort": "shipped", "_export": "csv"}))
+
+    assert list(rows[0]) == ["Order", "Placed", "From", "Product", "Qty", "Shipped"]  # not the button
+    assert [row["Order"] for row in rows] == ["SO-3 line 1", "SO-2 line 1", "SO-1 line 1"]
+    assert rows[0]["From"] == "Big Distribution" and rows[0]["Shipped"] == "not yet" and rows[0]["Product"].startswith("C-SKU")
+    assert rows[1]["Qty"] == "3" and rows[1]["Shipped"] == (timezone.localdate() - datetime.timedelta(days=4)).isoformat()
+
+
+@pytest.mark.parametrize("sort", ["", "partner", "-shipped", "product"])
+def test_the_sorted_delegated_line_list_and_its_csv_run_a_fixed_number_of_queries(client, world, sort):
+    client.force_login(world.gina)
+
+    def grow(count):
+        for i in range(count):
+            order = OrderFactory(partner=world.reseller if i % 2 else world.distributor, end_customer_email=world.gina.email)
+            OrderLineFactory(order=order, delegated=True, shipped_on=timezone.localdate() if i % 2 else None)
+
+    counts = []
+    for size in (2, 18):
+        grow(size)
+        counts.append((count_queries(client, f"{DELEGATED}?sort={sort}")[0],
+                       count_queries(client, f"{DELEGATED}?sort={sort}&_export=csv")[0]))
+    assert counts[0] == counts[1]
+    assert counts[0][0] == count_queries(client, DELEGATED)[0]  # sorting adds no query

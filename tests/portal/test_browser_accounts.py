@@ -83,8 +83,36 @@ def test_admin_builds_a_tree_and_manages_roles_in_the_browser(page, screenshot):
 
     page.get_by_role("link", name="Users & roles").click()
     page.get_by_label("User's email").fill("bob@acme.example")
-    page.get_by_label("Role", exact=True).select_option("va_viewer")
+    page.get_by_role("combobox", name="Role", exact=True).select_option("va_viewer")
     page.get_by_label("Virtual Account (for VA roles)").select_option(label="US")
     page.get_by_role("button", name="Grant role").click()
     assert "bob@acme.example is now Virtual Account viewer" in page.content()
     screenshot("users-and-roles")
+
+
+def test_an_admin_role_is_granted_after_a_confirmation_and_a_revoke_is_confirmed_in_the_browser(page, screenshot):
+    alice = UserFactory(email="alice@acme.example", name="Alice")
+    sa = services.smart_account_create(name="Acme", domain="acme.example", actor=alice)
+    UserFactory(email="bob@acme.example")
+
+    _sign_in(page, "alice@acme.example")
+    page.goto(f"/sa/{sa.pk}/users/")
+    # The least privilege is what the form offers first.
+    assert page.get_by_role("combobox", name="Role", exact=True).input_value() == "sa_viewer"
+    page.get_by_label("User's email").fill("bob@acme.example")
+    page.get_by_role("combobox", name="Role", exact=True).select_option("sa_admin")
+    page.get_by_role("button", name="Grant role").click()
+    page.get_by_role("heading", name="Make bob@acme.example Smart Account admin of Acme?").wait_for()
+    screenshot("confirm-admin-grant")
+    page.get_by_role("button", name="Yes, make them Smart Account admin").click()
+    assert "bob@acme.example is now Smart Account admin" in page.content()
+
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Revoke Smart Account admin from bob@acme.example").click()
+    assert dialogs and "Revoke the role Smart Account admin" in dialogs[0]
+    assert "bob@acme.example" in page.content()  # dismissed: still there
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Smart Account admin from bob@acme.example").click()
+    page.get_by_text("bob@acme.example no longer has the role Smart Account admin.").wait_for()
+    screenshot("after-revoke")
