@@ -4,7 +4,7 @@ members of its holding accounts, a user's support cases and API keys. Most rows 
 views built in a fixed number of queries; sorting them is in memory."""
 from __future__ import annotations
 
-from lib.tables import CellColumn, PortalTable, hidden_header, order_nulls
+from lib.tables import CellColumn, PortalTable, TruncatedColumn, clip, hidden_header, order_nulls
 
 
 def _granted() -> CellColumn:
@@ -20,11 +20,11 @@ class RoleTable(PortalTable):
 
     user = CellColumn(
         '{{ record.user.email }}{% if record.partner_name %} <span class="badge text-bg-info" title="Partner user">'
-        'Partner · {{ record.partner_name }}</span>{% endif %}',
+        'Partner · ' + clip("record.partner_name") + "</span>{% endif %}",
         verbose_name="User", order_by=("user__email",),
     )
     role = CellColumn("{{ record.permission.name }}", verbose_name="Role", order_by=("permission__name", "user__email"))
-    scope = CellColumn("{{ record.scope_label }}", verbose_name="Scope", order_by=("scope_label", "user__email"))
+    scope = TruncatedColumn("record.scope_label", verbose_name="Scope", order_by=("scope_label", "user__email"))
     granted = _granted()
     actions = CellColumn(
         '<form method="post" action="{% url \'accounts:role_revoke\' record.pk %}" '
@@ -54,8 +54,9 @@ class PartnerCustomerTable(PortalTable):
 
     account = CellColumn(
         '{% if record.smart_account.pk in openable_ids %}<a href="{% url \'portal:smart_account_detail\' record.smart_account.pk %}">'
-        '{{ record.smart_account.name }}</a>{% else %}{{ record.smart_account.name }}{% endif %}'
-        '<div class="small text-body-secondary">{{ record.smart_account.domain }}{% if record.smart_account.status != "active" %} · '
+        + clip("record.smart_account.name") + "</a>{% else %}" + clip("record.smart_account.name") + "{% endif %}"
+        '<div class="small text-body-secondary">' + clip("record.smart_account.domain")
+        + '{% if record.smart_account.status != "active" %} · '
         '{% include "accounts/_status_badge.html" with status=record.smart_account.status label=record.smart_account.get_status_display %}'
         '{% endif %}</div>',
         verbose_name="Customer account", order_by=("smart_account__name", "smart_account__pk"),
@@ -66,8 +67,8 @@ class PartnerCustomerTable(PortalTable):
     )
     role = CellColumn("{{ record.role_label }}", verbose_name="Role", order_by=("role_label", "user__email"))
     scope = CellColumn(
-        '{% if record.virtual_account %}<i class="bi bi-diagram-3" aria-hidden="true"></i> {{ record.virtual_account.name }}'
-        '{% else %}Whole account{% endif %}',
+        '{% if record.virtual_account %}<i class="bi bi-diagram-3" aria-hidden="true"></i> ' + clip("record.virtual_account.name")
+        + "{% else %}Whole account{% endif %}",
         verbose_name="Scope", order_by=("scope", "user__email"),
     )
     granted = _granted()
@@ -92,7 +93,8 @@ class PartnerMemberTable(PortalTable):
     """/partner/: the partner's members; the actions column only for a partner admin."""
 
     member = CellColumn(
-        '{{ record.user.email }}{% if record.user.name %}<div class="small text-body-secondary">{{ record.user.name }}</div>{% endif %}'
+        '{{ record.user.email }}{% if record.user.name %}<div class="small text-body-secondary">' + clip("record.user.name")
+        + "</div>{% endif %}"
         '{% if record.user_id == user.pk %} <span class="badge text-bg-light border">you</span>{% endif %}',
         verbose_name="Member", order_by=("user__email",),
     )
@@ -129,10 +131,13 @@ class PartnerMemberTable(PortalTable):
 class SupportCaseTable(PortalTable):
     """/support/: the user's own cases (`selectors.support_cases_of`, annotated `message_count`)."""
 
-    case = CellColumn('<a href="{% url \'accounts:support_case_detail\' record.pk %}">#{{ record.pk }} {{ record.subject }}</a>',
-                      verbose_name="Case", order_by=("pk",))
+    case = CellColumn(
+        '<a href="{% url \'accounts:support_case_detail\' record.pk %}">#{{ record.pk }} ' + clip("record.subject") + "</a>",
+        verbose_name="Case", order_by=("pk",),
+    )
     about = CellColumn(
-        '{% if record.smart_account %}{{ record.smart_account.name }}{% endif %}{% if record.smart_account and record.order_number %} · '
+        '{% if record.smart_account %}' + clip("record.smart_account.name")
+        + '{% endif %}{% if record.smart_account and record.order_number %} · '
         '{% endif %}{% if record.order_number %}Order {{ record.order_number }}{% endif %}'
         '{% if not record.smart_account and not record.order_number %}<span class="text-body-secondary">General</span>{% endif %}',
         verbose_name="About", order_by=("smart_account__name", "order_number", "pk"),
@@ -156,7 +161,7 @@ class ApiKeyTable(PortalTable):
     `expires_sort`, set by the view. Neither the key nor its first characters are exported: the
     CSV lists name, dates and status only."""
 
-    name = CellColumn("{{ record.name }}", verbose_name="Name", order_by=("name", "created_at"))
+    name = TruncatedColumn("record.name", verbose_name="Name", order_by=("name", "created_at"))
     prefix = CellColumn("<code>{{ record.prefix }}…</code>", verbose_name="Key starts with", orderable=False,
                         exclude_from_export=True)
     created = CellColumn('{{ record.created_at|date:"Y-m-d H:i" }}', verbose_name="Created", order_by=("created_at",),
@@ -173,7 +178,8 @@ class ApiKeyTable(PortalTable):
     )
     status = CellColumn(
         '{% if record.state == "revoked" %}<span class="badge text-bg-secondary">Revoked {{ record.revoked_at|date:"Y-m-d" }}</span>'
-        '{% if record.revoked_reason %}<div class="small text-body-secondary">{{ record.revoked_reason }}</div>{% endif %}'
+        '{% if record.revoked_reason %}<div class="small text-body-secondary">' + clip("record.revoked_reason")
+        + "</div>{% endif %}"
         '{% elif record.state == "expired" %}<span class="badge text-bg-secondary">Expired</span>'
         '{% else %}<span class="badge text-bg-success">Active</span>{% endif %}',
         verbose_name="Status", order_by=("state", "created_at"),
@@ -215,8 +221,8 @@ class HoldingMemberTable(PortalTable):
         '{{ record.user.email }}{% if record.user_id == user.pk %} <span class="badge text-bg-light border">you</span>{% endif %}',
         verbose_name="Member", order_by=("user__email",),
     )
-    holding_account = CellColumn("{{ record.smart_account.name }}", verbose_name="Holding account", visible=False,
-                                 orderable=False)
+    holding_account = TruncatedColumn("record.smart_account.name", verbose_name="Holding account", visible=False,
+                                      orderable=False)
     notify = CellColumn(
         '{% if record.notify %}<i class="bi bi-bell-fill text-success" aria-hidden="true"></i> Yes'
         '{% else %}<i class="bi bi-bell-slash text-body-secondary" aria-hidden="true"></i> No{% endif %}',
@@ -249,14 +255,14 @@ class HoldingMemberTable(PortalTable):
 class SmartAccountTable(PortalTable):
     """/sa/: the Smart Accounts the user sees (`permissions.visible`, partner selected)."""
 
-    name = CellColumn('<a href="{% url \'portal:smart_account_detail\' record.pk %}">{{ record.name }}</a>', verbose_name="Name",
-                      order_by=("name", "pk"))
+    name = CellColumn('<a href="{% url \'portal:smart_account_detail\' record.pk %}">' + clip("record.name") + "</a>",
+                      verbose_name="Name", order_by=("name", "pk"))
     kind = CellColumn(
-        '{% if record.is_holding %}<span class="badge text-bg-secondary">Holding · {{ record.partner.name }}</span>'
+        '{% if record.is_holding %}<span class="badge text-bg-secondary">Holding · ' + clip("record.partner.name") + "</span>"
         '{% else %}Customer{% endif %}',
         verbose_name="Kind", order_by=("kind", "name", "pk"),
     )
-    domain = CellColumn('{{ record.domain|default:"—" }}', verbose_name="Domain", order_by=("domain", "name", "pk"))
+    domain = TruncatedColumn('record.domain|default:"—"', verbose_name="Domain", order_by=("domain", "name", "pk"))
     status = CellColumn('{% include "accounts/_status_badge.html" with status=record.status label=record.get_status_display %}',
                         verbose_name="Status", order_by=("status", "name", "pk"))
 

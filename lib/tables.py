@@ -50,6 +50,20 @@ class CellColumn(tables.TemplateColumn):
             return self.compiled.render(parent)
 
 
+def clip(expression: str) -> str:
+    """The template code of a free-text value (a name, a description) in a table cell: one line,
+    cut with an ellipsis past the column's width (portal.css `.cell-clip`), the whole text in
+    its title. `expression` is a template variable, e.g. "record.end_customer_name"."""
+    return f'<span class="cell-clip" title="{{{{ {expression} }}}}">{{{{ {expression} }}}}</span>'
+
+
+class TruncatedColumn(CellColumn):
+    """A column of one free-text value (`clip`): `TruncatedColumn("record.partner.name", ...)`."""
+
+    def __init__(self, expression: str, **kwargs):
+        super().__init__(clip(expression), **kwargs)
+
+
 class PortalTable(tables.Table):
     """The base of every list table. `caption` names the table for screen readers,
     `pagination_label` its page links."""

@@ -3,7 +3,7 @@ registration tokens and classic licenses (PAKs). Cells read what the selectors f
 rows (VA, usage, status annotations), so sorting and rendering add no query per row."""
 from __future__ import annotations
 
-from lib.tables import CellColumn, PortalTable, hidden_header, order_nulls
+from lib.tables import CellColumn, PortalTable, TruncatedColumn, clip, hidden_header, order_nulls
 
 from .models import ClassicLicense, Device, RegistrationToken
 
@@ -17,14 +17,14 @@ class DeviceTable(PortalTable):
         verbose_name=hidden_header("Choose"), orderable=False, exclude_from_export=True,
     )
     device = CellColumn(
-        '<span class="fw-semibold">{{ record.serial_number }}</span><div class="small text-body-secondary">'
-        '{{ record.hostname|default:"—" }}{% if record.product_id %} · {{ record.product_id }}{% endif %}</div>',
+        '<span class="fw-semibold">' + clip("record.serial_number") + '</span><div class="small text-body-secondary">'
+        + clip('record.hostname|default:"—"') + '{% if record.product_id %} · {{ record.product_id }}{% endif %}</div>',
         verbose_name="Device", order_by=("serial_number", "pk"),
     )
-    hostname = CellColumn("{{ record.hostname }}", verbose_name="Hostname", visible=False)
+    hostname = TruncatedColumn("record.hostname", verbose_name="Hostname", visible=False)
     product_id = CellColumn("{{ record.product_id }}", verbose_name="Product ID", visible=False)
-    virtual_account = CellColumn("{{ record.virtual_account.name }}", verbose_name="Virtual Account",
-                                 order_by=("virtual_account__name", "serial_number", "pk"), attrs={"td": {"class": "small"}})
+    virtual_account = TruncatedColumn("record.virtual_account.name", verbose_name="Virtual Account",
+                                      order_by=("virtual_account__name", "serial_number", "pk"), attrs={"td": {"class": "small"}})
     last_contact = CellColumn(
         '{% load humanize %}{% include "licensing/_device_status_badge.html" with device=record %}'
         '<div class="text-body-secondary" title="{{ record.last_contact_at|date:\'Y-m-d H:i\' }}">'
@@ -78,11 +78,12 @@ class TokenTable(PortalTable):
     """Over `selectors.tokens(...)` (annotated `current_status`); rows carry `can_revoke`."""
 
     token = CellColumn(
-        '<code>{{ record.prefix }}…</code><div class="small text-body-secondary">{{ record.description|default:"No description" }}</div>',
+        '<code>{{ record.prefix }}…</code><div class="small text-body-secondary">'
+        + clip('record.description|default:"No description"') + "</div>",
         verbose_name="Token", order_by=("description", "prefix", "pk"),
     )
-    virtual_account = CellColumn("{{ record.virtual_account.name }}", verbose_name="Virtual Account",
-                                 order_by=("virtual_account__name", "-created_at", "pk"), attrs={"td": {"class": "small"}})
+    virtual_account = TruncatedColumn("record.virtual_account.name", verbose_name="Virtual Account",
+                                      order_by=("virtual_account__name", "-created_at", "pk"), attrs={"td": {"class": "small"}})
     created = CellColumn(
         '<span title="{{ record.created_at|date:\'Y-m-d H:i\' }}">{{ record.created_at|date:"Y-m-d" }}</span>'
         '{% if record.created_by %}<div class="text-body-secondary">{{ record.created_by.email }}</div>{% endif %}',
@@ -143,13 +144,13 @@ class ClassicLicenseTable(PortalTable):
     )
     quantity = CellColumn("{{ record.quantity }}", verbose_name="Quantity", order_by=("quantity", "pk"),
                           attrs={"th": {"class": "text-end"}, "td": {"class": "text-end"}})
-    origin = CellColumn('{{ record.source_ref|default:"—" }}', verbose_name="Origin", order_by=("source_ref", "pk"),
+    origin = TruncatedColumn('record.source_ref|default:"—"', verbose_name="Origin", order_by=("source_ref", "pk"),
                         attrs={"td": {"class": "small"}})
     status = CellColumn(
         '{% include "licensing/_pak_status_badge.html" with pak=record %}'
         '{% if record.registered_at %}<div class="small text-body-secondary">to {{ record.device_serial }}</div>'
         '{% elif record.converted_at %}<div class="small text-body-secondary">'
-        'into {{ record.converted_to.name|default:"a Virtual Account" }}</div>{% endif %}',
+        'into ' + clip('record.converted_to.name|default:"a Virtual Account"') + "</div>{% endif %}",
         verbose_name="Status", orderable=False,
     )
     actions = CellColumn(
@@ -224,8 +225,8 @@ class AccountComplianceTable(PortalTable):
     only: the compliance columns are worked out for a page, after the sort and the paging."""
 
     account = CellColumn(
-        '<a class="fw-semibold" href="{% url \'licensing:dashboard\' sa_pk=record.pk %}">{{ record.name }}</a>'
-        '<div class="small text-body-secondary">{{ record.domain }}</div>',
+        '<a class="fw-semibold" href="{% url \'licensing:dashboard\' sa_pk=record.pk %}">' + clip("record.name") + "</a>"
+        '<div class="small text-body-secondary">' + clip("record.domain") + "</div>",
         verbose_name="Smart Account", order_by=("name", "pk"),
     )
     domain = CellColumn("{{ record.domain }}", verbose_name="Domain", orderable=False, visible=False)  # for the CSV

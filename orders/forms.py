@@ -229,6 +229,8 @@ class LineMoveForm(forms.Form):
     account_search = forms.CharField(max_length=253, required=False, label="Find the customer's Smart Account")
     smart_account = SearchReferenceField(required=False)
     virtual_account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # "Move anyway": the user was shown that some lines were ordered for another customer.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ partner's holding accounts or for an end customer's choice, and the lines due fo
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from accounts.models import (
     SmartAccount,
     SmartAccountKind,
     SmartAccountStatus,
+    email_domain,
     normalise_domain,
 )
 from accounts.permissions import HOLD, visible_smart_accounts
@@ -181,3 +183,52 @@ def customer_accounts_matching(user, query: str, *, active_only: bool = False, l
         .filter(Q(domain=normalise_domain(text)) | (Q(name__icontains=text) & known))
         .order_by("name", "domain")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class CustomerMismatch:
+    """A line whose order was placed for another customer than the account it is moved into."""
+
+    line: OrderLine
+    customer_name: str
+    customer_domain: str
+    account_name: str
+    account_domain: str
+
+
+def _name_words(name: str) -> list[str]:
+    return re.findall(r"\w+", (name or "").casefold())
+
+
+def _contains_words(longer: list[str], shorter: list[str]) -> bool:
+    size = len(shorter)
+    return any(longer[i:i + size] == shorter for i in range(len(longer) - size + 1))
+
+
+def _names_match(a: str, b: str) -> bool:
+    """Case, spacing and punctuation aside, equal, or one inside the other as whole words
+    ("Acme" in "ACME Corp."; but "IT" is not in "Wingtip Toys")."""
+    words_a, words_b = _name_words(a), _name_words(b)
+    if not words_a or not words_b:
+        return False
+    if "".join(words_a) == "".join(words_b):
+        return True
+    return _contains_words(words_a, words_b) or _contains_words(words_b, words_a)
+
+
+def customer_mismatches(lines, smart_account: SmartAccount) -> list[CustomerMismatch]:
+    """The lines (with their orders loaded) whose end customer does not look like
+    `smart_account`: the contact email's domain is neither the account's domain nor under it,
+    and the names do not match. A hint for people choosing an account, not a rule. No query."""
+    account_domain = normalise_domain(smart_account.domain)
+    mismatches = []
+    for line in lines:
+        order = line.order
+        domain = email_domain(order.end_customer_email)
+        if account_domain and (domain == account_domain or domain.endswith("." + account_domain)):
+            continue
+        if _names_match(order.end_customer_name, smart_account.name):
+            continue
+        mismatches.append(CustomerMismatch(line=line, customer_name=order.end_customer_name, customer_domain=domain,
+                                           account_name=smart_account.name, account_domain=account_domain))
+    return mismatches

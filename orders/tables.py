@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from lib.tables import CellColumn, PortalTable, hidden_header, order_nulls
+from lib.tables import CellColumn, PortalTable, TruncatedColumn, clip, hidden_header, order_nulls
 
 from .models import Order, OrderLine
 from .selectors import held_line_age
@@ -27,18 +27,19 @@ class OrderTable(PortalTable):
     placed_at = CellColumn('{{ record.placed_at|date:"Y-m-d" }}', verbose_name="Placed", order_by=("placed_at", "id"),
                            attrs={"td": {"class": "small text-nowrap"}})
     end_customer = CellColumn(
-        '{{ record.end_customer_name }}<div class="small text-body-secondary">{{ record.end_customer_email }}</div>',
+        clip("record.end_customer_name")
+        + '<div class="small text-body-secondary">' + clip("record.end_customer_email") + "</div>",
         verbose_name="End customer", order_by=("end_customer_name", "id"),
     )
     partner = CellColumn(
-        '{{ record.partner.name }}'
-        '{% if record.reseller %}<div class="text-body-secondary">for {{ record.reseller.name }}</div>{% endif %}',
+        clip("record.partner.name")
+        + '{% if record.reseller %}<div class="text-body-secondary">for ' + clip("record.reseller.name") + "</div>{% endif %}",
         verbose_name="Partner", order_by=("partner__name", "id"), attrs={"td": {"class": "small"}},
     )
     lines = CellColumn(
         '{% with lines=record.lines.all %}{% for line in lines|slice:":3" %}'
         '<div>{{ line.quantity }} × {{ line.product.sku }} <span class="text-body-secondary">→ {% if line.smart_account %}'
-        '{{ line.smart_account.name }}{% elif line.delegated %}end customer chooses{% else %}—{% endif %}</span></div>'
+        + clip("line.smart_account.name") + '{% elif line.delegated %}end customer chooses{% else %}—{% endif %}</span></div>'
         '{% endfor %}{% if lines|length > 3 %}<div class="text-body-secondary">and {{ lines|length|add:"-3" }} more</div>'
         '{% endif %}{% endwith %}',
         verbose_name="Lines", orderable=False, attrs={"td": {"class": "small"}},
@@ -83,9 +84,10 @@ class HeldLineTable(PortalTable):
         '<span class="text-body-secondary small">line {{ record.number }}</span>',
         verbose_name="Order", order_by=("order__number", "number"),
     )
-    holding_account = CellColumn("{{ record.smart_account.name }}", verbose_name="Holding account", visible=False)
+    holding_account = TruncatedColumn("record.smart_account.name", verbose_name="Holding account", visible=False)
     end_customer = CellColumn(
-        '{{ record.order.end_customer_name }}<div class="text-body-secondary">{{ record.order.end_customer_email }}</div>',
+        clip("record.order.end_customer_name")
+        + '<div class="text-body-secondary">' + clip("record.order.end_customer_email") + "</div>",
         verbose_name="End customer", order_by=("order__end_customer_name", "order_id", "number"), attrs={"td": {"class": "small"}},
     )
     product = CellColumn(
@@ -152,7 +154,7 @@ class DelegatedLineTable(PortalTable):
         verbose_name="Order", order_by=("order__number", "number"),
     )
     placed = CellColumn('{{ record.order.placed_at|date:"Y-m-d" }}', verbose_name="Placed", visible=False, orderable=False)
-    partner = CellColumn("{{ record.order.partner.name }}", verbose_name="From",
+    partner = TruncatedColumn("record.order.partner.name", verbose_name="From",
                          order_by=("order__partner__name", "order__number", "number"))
     product = CellColumn(
         '<span class="fw-semibold">{{ record.product.sku }}</span><div class="small text-body-secondary">{{ record.product.name }}</div>',

@@ -66,17 +66,25 @@ def held_line_list(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/held_line_list.html", context)
 
 
+def _chosen(request: HttpRequest, data: dict) -> tuple[SmartAccount | None, dict]:
+    """The customer account of a move (None unless a customer's) and the chosen lines the user may see, by id."""
+    sa = SmartAccount.objects.filter(pk=data.get("smart_account"), kind=SmartAccountKind.CUSTOMER).first()
+    lines = {line.pk: line for line in selectors.order_lines_visible_to(request.user).filter(pk__in=data.get("lines") or [])}
+    return sa, lines
+
+
 def _render_move(request: HttpRequest, form: LineMoveForm, *, failures: dict[int, str] | None = None,
-                 error: str = "") -> HttpResponse:
+                 error: str = "", chosen: tuple[SmartAccount | None, dict] | None = None,
+                 asked: bool = False) -> HttpResponse:
     data = form.cleaned_data
     ids = data.get("lines") or []
-    sa = SmartAccount.objects.filter(pk=data.get("smart_account"), kind=SmartAccountKind.CUSTOMER).first()
+    sa, lines = chosen or _chosen(request, data)
     va = None
     if sa is not None and data.get("virtual_account"):
         va = VirtualAccount.objects.filter(pk=data["virtual_account"], smart_account=sa).first()
     today, stale_days = timezone.localdate(), holding_stale_days()
-    lines = {line.pk: line for line in selectors.order_lines_visible_to(request.user).filter(pk__in=ids)}
     failures = failures or {}
+    mismatches = {m.line.pk: m for m in selectors.customer_mismatches(lines.values(), sa)} if sa is not None else {}
     rows = []
     for line_id in ids:
         line = lines.get(line_id)
@@ -84,14 +92,21 @@ def _render_move(request: HttpRequest, form: LineMoveForm, *, failures: dict[int
             "id": line_id,
             "row": selectors.held_line_age(line, today, stale_days) if line is not None else None,
             "failure": failures.get(line_id) or ("" if line is not None else "no such order line"),
+            "mismatch": mismatches.get(line_id),
         })
     if sa is not None:
         sa.search_reference = search_reference(smart_account=sa, user=request.user)  # posted on confirming
+    movable_ids = [row["id"] for row in rows if not row["failure"]]
     context = {
-        "form": form, "rows": rows, "smart_account": sa, "virtual_account": va,
+        # Not "smart_account": base.html would show it as the user's current account.
+        "form": form, "rows": rows, "target": sa, "virtual_account": va,
         "default_va": sa.default_virtual_account if sa is not None else None,
         "failures": failures, "error": error,
-        "movable_ids": [row["id"] for row in rows if not row["failure"]],
+        "movable_ids": movable_ids,
+        # Lines for another customer: moved only after "Move anyway"; the others can go alone.
+        "mismatch_count": sum(1 for row in rows if row["mismatch"] and not row["failure"]),
+        "matching_ids": [pk for pk in movable_ids if pk not in mismatches],
+        "asked": asked,  # Move was pressed, but lines for another customer were not confirmed
     }
     return render(request, "orders/held_line_move.html", context)
 
@@ -113,6 +128,11 @@ def held_line_move(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     if request.POST.get("confirm") != "1":
         return _render_move(request, form)
+    if not data.get("confirmed"):
+        # Lines ordered for another customer move only once the user has seen that and confirmed.
+        sa, lines = chosen = _chosen(request, data)
+        if sa is not None and selectors.customer_mismatches(lines.values(), sa):
+            return _render_move(request, form, chosen=chosen, asked=True)
     try:
         moved = services.order_line_move_from_holding(
             lines=data["lines"], smart_account=data["smart_account"], virtual_account=data.get("virtual_account"),

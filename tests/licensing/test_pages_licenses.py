@@ -129,6 +129,6 @@ def test_the_licenses_navbar_entry_lists_accounts_or_goes_to_the_only_one(client
     client.force_login(acme.admin)
     page = html(client.get("/licensing/"))
     table = page[page.index('id="account-compliance"'):]
-    acme_row = table[table.index(">Acme</a>"):table.index(">Acme Labs</a>")]
+    acme_row = table[table.index(">Acme</span></a>"):table.index(">Acme Labs</span></a>")]
     assert "1 product in shortage" in acme_row and "ISR-SEC-K9" in acme_row
-    assert f"/licensing/sa/{other.pk}/dashboard/" in table and "In compliance" in table[table.index(">Acme Labs</a>"):]
+    assert f"/licensing/sa/{other.pk}/dashboard/" in table and "In compliance" in table[table.index(">Acme Labs</span></a>"):]
